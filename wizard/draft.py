@@ -1,0 +1,208 @@
+"""From the session's draft values (as typed, possibly invalid) to validated configuration, and back.
+
+Draft layout, per step: flat steps keep their fields (`{"url": "..."}`); provider steps keep the choice and every
+provider's values side by side (`{"provider": "s3", "s3": {...}, "gcs": {...}}`) so switching never loses input.
+Secrets are not in the draft: they come from the keyring, keyed by a dotted id such as `database.mysql.password`.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
+
+from wizard import config
+from wizard.steps import CONFIG_STEPS, step_title
+
+
+@dataclass(frozen=True)
+class FieldError:
+    step: str
+    path: tuple[str, ...]  # inside the step's draft, e.g. ("s3", "bucket"); () for the step as a whole
+    label: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{step_title(self.step)} › {self.label}: {self.message}"
+
+
+class ConfigErrors(ValueError):
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("\n".join(str(error) for error in errors))
+
+
+def provider_key(provider: str) -> str:
+    return provider.replace("-", "_")
+
+
+def default_provider(step: str) -> str | None:
+    providers = config.PROVIDER_MODELS.get(step)
+    return next(iter(providers)) if providers else None
+
+
+def section_model(step: str, draft: Mapping[str, Any]) -> type[BaseModel]:
+    providers = config.PROVIDER_MODELS.get(step)
+    if providers:
+        return providers.get(str(draft.get("provider") or default_provider(step)), next(iter(providers.values())))
+    return config.SECTION_MODELS[step]
+
+
+def secret_fields(model: type[BaseModel]) -> list[str]:
+    def is_secret(annotation: Any) -> bool:
+        return annotation is SecretStr or any(is_secret(arg) for arg in typing.get_args(annotation))
+
+    return [name for name, field in model.model_fields.items() if is_secret(field.annotation)]
+
+
+def secret_ids(step: str | None = None) -> list[str]:
+    """Every keyring id the configuration can use (all providers), optionally for one step."""
+    ids = []
+    for name in CONFIG_STEPS if step is None else (step,):
+        providers = config.PROVIDER_MODELS.get(name)
+        models = providers.items() if providers else [(None, config.SECTION_MODELS[name])]
+        for provider, model in models:
+            prefix = f"{name}.{provider_key(provider)}" if provider else name
+            ids += [f"{prefix}.{field}" for field in secret_fields(model)]
+    return ids
+
+
+def _field_prefix(step: str, draft: Mapping[str, Any]) -> tuple[str, ...]:
+    return (provider_key(str(draft.get("provider") or default_provider(step))),) if step in config.PROVIDER_MODELS else ()
+
+
+def _blank_to_missing(values: Mapping[str, Any]) -> dict[str, Any]:
+    # Empty inputs mean "not given": the model's default (or its "is required") applies.
+    return {key: value for key, value in values.items() if not (isinstance(value, str) and not value.strip())}
+
+
+def section_input(step: str, draft: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, Any]:
+    """The model input for one step: the chosen provider's draft values plus its secrets from the keyring."""
+    draft = draft or {}
+    model = section_model(step, draft)
+    prefix = _field_prefix(step, draft)
+    values = dict(draft.get(prefix[0], {})) if prefix else {k: v for k, v in draft.items() if k != "provider"}
+    if prefix:
+        values["provider"] = draft.get("provider") or default_provider(step)
+    for field in secret_fields(model):
+        secret_id = ".".join((step, *prefix, field))
+        if secrets.get(secret_id):
+            values[field] = secrets[secret_id]
+    return _blank_to_missing(values)
+
+
+def _label(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, tuple[str, ...]]:
+    """A human label and the draft path for a pydantic error location inside `model`."""
+    labels, path, current = [], [], model
+    for part in loc:
+        if isinstance(part, int):
+            labels[-1:] = [f"{labels[-1] if labels else 'Row'}, row {part + 1}"]
+            path.append(str(part))
+            continue
+        field = current.model_fields.get(str(part)) if current else None
+        if field is None:
+            labels.append(str(part))
+            path.append(str(part))
+            current = None
+            continue
+        labels.append(field.title or str(part).replace("_", " ").capitalize())
+        path.append(str(part))
+        inner = [arg for arg in typing.get_args(field.annotation) or (field.annotation,) if isinstance(arg, type)]
+        nested = [arg for arg in inner if issubclass(arg, BaseModel)]
+        if not nested:  # tuple[ExtraEnv, ...] and similar
+            nested = [a for arg in typing.get_args(field.annotation) for a in typing.get_args(arg) or (arg,)
+                      if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = nested[0] if nested else None
+    return " › ".join(labels), tuple(path)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"])).removeprefix("Value error, ")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"'{error.get('input')}' is not a whole number"
+    if kind in ("bool_parsing", "bool_type"):
+        return "expected yes or no (true/false)"
+    if kind == "literal_error":
+        return f"'{error.get('input')}' is not accepted: expected {ctx.get('expected')}"
+    if kind == "union_tag_invalid":
+        return f"'{ctx.get('tag')}' is not a choice here: expected {ctx.get('expected_tags')}"
+    if kind == "extra_forbidden":
+        return "is not a setting of this step"
+    if kind in ("string_type", "string_too_short"):
+        return "expected text"
+    return error["msg"]
+
+
+def _field_errors(step: str, draft: Mapping[str, Any], exc: ValidationError) -> list[FieldError]:
+    model = section_model(step, draft)
+    prefix = _field_prefix(step, draft)
+    errors = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if loc and loc[0] == model.__name__:  # discriminated unions prefix the member's tag
+            loc = loc[1:]
+        if error["type"] == "union_tag_invalid":
+            errors.append(FieldError(step, ("provider",), "Provider", _message(error)))
+            continue
+        label, path = _label(model, loc)
+        errors.append(FieldError(step, prefix + path, label or step_title(step), _message(error)))
+    return errors
+
+
+def validate_step(step: str, draft: Mapping[str, Any] | None, secrets: Mapping[str, str] | None = None):
+    """Validate one step's draft. Returns (section or None, errors)."""
+    draft = draft or {}
+    secrets = secrets or {}
+    try:
+        data = section_input(step, draft, secrets)
+        model = section_model(step, draft)
+        if step in config.PROVIDER_MODELS and data.get("provider") not in config.PROVIDER_MODELS[step]:
+            return None, _field_errors(step, draft, _union_error(step, data))
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, _field_errors(step, draft, exc)
+
+
+def _union_error(step: str, data: Mapping[str, Any]) -> ValidationError:
+    try:
+        TypeAdapter(config.SECTION_MODELS[step]).validate_python(data)
+    except ValidationError as exc:
+        return exc
+    raise AssertionError("unreachable: the provider was not accepted")
+
+
+def build_config(values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str] | None = None) -> config.InstallConfig:
+    """The validated install configuration, or ConfigErrors listing every problem of every step."""
+    sections, errors = {}, []
+    for step in CONFIG_STEPS:
+        section, step_errors = validate_step(step, values.get(step), secrets)
+        sections[step] = section
+        errors += step_errors
+    if errors:
+        raise ConfigErrors(errors)
+    return config.InstallConfig(**sections)
+
+
+def draft_from_config(cfg: config.InstallConfig) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Split a configuration into draft values (no secrets) and secrets by keyring id."""
+    values: dict[str, dict[str, Any]] = {}
+    secrets: dict[str, str] = {}
+    for step in CONFIG_STEPS:
+        section: BaseModel = getattr(cfg, step)
+        prefix = _field_prefix(step, {"provider": getattr(section, "provider", None)})
+        fields, secret_names = {}, set(secret_fields(type(section)))
+        for name in type(section).model_fields:
+            value = getattr(section, name)
+            if name in secret_names:
+                if value is not None:
+                    secrets[".".join((step, *prefix, name))] = value.get_secret_value()
+            elif name != "provider" or not prefix:
+                fields[name] = [item.model_dump() for item in value] if name == "extra_env" else value
+        values[step] = {"provider": section.provider, prefix[0]: fields} if prefix else fields
+    return values, secrets
