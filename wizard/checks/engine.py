@@ -94,9 +94,15 @@ def checks_for(step: str) -> list[CheckDef]:
     return list(_REGISTRY.get(step, []))
 
 
+# Modules whose import registers checks (one per area); heavy SDKs stay inside the check functions.
+CHECK_MODULES = ("wizard.checks.host",)
+
+
 def _load_check_modules() -> None:
-    # Importing a module registers its checks; heavy SDKs stay inside the check functions.
-    from wizard.checks import host  # noqa: F401
+    import importlib
+
+    for name in CHECK_MODULES:
+        importlib.import_module(name)
 
 
 def describe_error(exc: BaseException) -> str:
