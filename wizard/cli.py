@@ -2,7 +2,8 @@
 
 Exit codes (documented in README.md):
   0 success · 1 an operation failed · 2 usage error · 3 session open in another wizard · 4 session unreadable
-  5 keyring unavailable · 6 no such session · 130 interrupted
+  5 keyring unavailable · 6 no such session · 7 checks passed with warnings · 8 checks failed
+  9 invalid answers file or incomplete configuration · 130 interrupted
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from wizard import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREADABLE, EXIT_KEYRING, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5, 6
 EXIT_INTERRUPTED = 130
-PASSPHRASE_ENV = "WANDB_LOCAL_SETUP_PASSPHRASE"
 DEBUG_ENV = "WANDB_LOCAL_SETUP_DEBUG"
 
 
@@ -42,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument(
         "--keep-secrets", action="store_true", help="delete the session file even if the keyring cannot be opened"
     )
+    export = actions.add_parser("export", help="write a session as an answers file (secrets as keyring: references)")
+    export.add_argument("name")
+    export.add_argument("--out", required=True, metavar="FILE")
+    copy = actions.add_parser("copy", help="copy a session (and its secrets) to a new name")
+    copy.add_argument("source")
+    copy.add_argument("target")
+
+    from wizard import cli_headless
+
+    cli_headless.register(commands)
     return parser
 
 
@@ -52,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from wizard import cli_sessions
 
             return cli_sessions.run(args)
+        if args.command in ("check", "export"):
+            from wizard import cli_headless
+
+            return {"check": cli_headless.run_check, "export": cli_headless.run_export}[args.command](args)
         return _interactive(args)
     except KeyboardInterrupt:
         print("\nInterrupted: everything entered up to the last field left is saved.", file=sys.stderr)
@@ -68,8 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def describe_failure(exc: BaseException) -> tuple[int, str]:
     """Exit code and one clear message for an error that ends the command."""
-    from wizard import secrets, session
+    from wizard import cli_headless, secrets, session
 
+    invalid = cli_headless.describe_invalid(exc)
+    if invalid:
+        return invalid
     if isinstance(exc, session.SessionLocked):
         return EXIT_LOCKED, str(exc)
     if isinstance(exc, (session.SessionCorrupt, session.SessionTooNew)):

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 
 from wizard import draft, render, secrets
-from wizard.cli import EXIT_FAILED, EXIT_KEYRING, EXIT_OK, PASSPHRASE_ENV
+from wizard.cli import EXIT_FAILED, EXIT_KEYRING, EXIT_OK
 from wizard.session import SessionNotFound, SessionStore
+from wizard.sources import open_keyring, stored_secrets
 from wizard.steps import CONFIG_STEPS, step_title
 
 
 def run(args: argparse.Namespace) -> int:
     store = SessionStore()
-    return {"list": _list, "show": _show, "delete": _delete}[args.action](store, args)
+    from wizard import cli_headless
+
+    actions = {"list": _list, "show": _show, "delete": _delete,
+               "export": lambda _, a: cli_headless.sessions_export(a), "copy": lambda _, a: cli_headless.sessions_copy(a)}
+    return actions[args.action](store, args)
 
 
 def _list(store: SessionStore, args: argparse.Namespace) -> int:
@@ -34,14 +37,6 @@ def _list(store: SessionStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _passphrase(choice: secrets.BackendChoice) -> str | None:
-    if os.environ.get(PASSPHRASE_ENV):
-        return os.environ[PASSPHRASE_ENV]
-    if sys.stdin.isatty():
-        return getpass.getpass(f"Passphrase for {choice.name}: ")
-    return None
-
-
 def _show(store: SessionStore, args: argparse.Namespace) -> int:
     session = store.load(args.name)
     print(f"Session {session.name} (created {session.created}, last edited {session.updated})")
@@ -54,7 +49,7 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
         for secret_id in draft.secret_ids(step):
             print(f"  {secret_id}: (secret, kept in the keyring)")
     try:
-        cfg = draft.build_config(session.values, _stored_secrets(session.name, required=False))
+        cfg = draft.build_config(session.values, _stored_secrets(session.name))
     except draft.ConfigErrors as exc:
         print("\nThe configuration is not complete yet:")
         for error in exc.errors:
@@ -66,20 +61,13 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stored_secrets(name: str, required: bool) -> dict[str, str]:
-    """The session's secrets, or {} when the keyring cannot be opened and they are optional here."""
+def _stored_secrets(name: str) -> dict[str, str]:
+    """The session's secrets, or {} when the keyring cannot be opened (show still lists the values)."""
     try:
-        store = secrets.open_store(passphrase=_passphrase)
-    except secrets.SecretsError:
-        if required:
-            raise
+        return stored_secrets(open_keyring(), name)
+    except secrets.SecretsError as exc:
+        print(f"(secrets not read: {exc})", file=sys.stderr)
         return {}
-    found = {}
-    for secret_id in draft.secret_ids():
-        value = store.get(name, secret_id)
-        if value:
-            found[secret_id] = value
-    return found
 
 
 def _print_values(values: dict, indent: str) -> None:
@@ -103,7 +91,7 @@ def _delete(store: SessionStore, args: argparse.Namespace) -> int:
             return EXIT_FAILED
     with store.lock(args.name):
         try:
-            keyring = secrets.open_store(passphrase=_passphrase)
+            keyring = open_keyring()
             keyring.delete_all(args.name, draft.secret_ids())
         except secrets.SecretsError as exc:
             if not args.keep_secrets:

@@ -1,0 +1,318 @@
+"""Answers files: parsing with line numbers, secret references, every provider mix, round trips."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from wizard import answers, draft, render
+from wizard.config import CognitoSSO, GcsStorage
+from tests.jws import make_license
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "answers-example.toml"
+
+
+def write(tmp_path: Path, text: str, name: str = "answers.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def errors_of(path: Path, **kwargs) -> list[str]:
+    with pytest.raises(answers.AnswersInvalid) as caught:
+        answers.load(path, **kwargs)
+    return [error.format(path.name) for error in caught.value.errors]
+
+
+def test_the_shipped_example_loads_and_renders(tmp_path, monkeypatch):
+    license = make_license()
+    monkeypatch.setenv("WANDB_LICENSE", license)
+    monkeypatch.setenv("WANDB_MYSQL_PASSWORD", "my$ql pass#1")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    secret_file = tmp_path / ".config" / "wandb" / "redis-password"
+    secret_file.parent.mkdir(parents=True)
+    secret_file.write_text("redis-pass\n")
+    parsed, cfg, secrets = answers.load(EXAMPLE)
+    env = render.environment_dict(cfg)
+    assert parsed.session == "example"
+    assert env["HOST"] == "https://wandb.example.com"
+    assert env["LICENSE"] == license
+    assert env["OIDC_ISSUER"] == "https://example.okta.com" and env["OIDC_AUTH_METHOD"] == "implicit"
+    assert env["BUCKET"] == "s3://acme-wandb-files" and env["BUCKET_QUEUE"] == "sqs://acme-wandb-file-events"
+    assert env["MYSQL"] == "mysql://wandb_local:my%24ql%20pass%231@mysql.example.internal:3306/wandb_local?tls=preferred"
+    assert env["REDIS"] == "redis://wandb:redis-pass@redis.example.internal:6379?tls=true"
+    assert env["GORILLA_DISABLE_PERSONAL_ENTITY"] == "true"
+    assert secrets == {"license.key": license, "database.mysql.password": "my$ql pass#1", "cache.redis.password": "redis-pass"}
+
+
+def test_every_setting_of_the_example_is_a_real_setting():
+    # Commented-out alternatives aside, the example must use only keys the parser knows (parse raises otherwise).
+    parsed = answers.parse(EXAMPLE)
+    assert set(parsed.values) == {"license", "host", "sso", "storage", "database", "cache", "slack", "server"}
+
+
+PROVIDER_MIXES = {
+    "defaults": ("", {"HOST": "http://localhost:8080"}),
+    "s3-compatible": (
+        """
+        [storage]
+        provider = "s3-compatible"
+        endpoint = "minio.internal:9000"
+        bucket = "wandb"
+        access_key = "minio"
+        secret_key = "env:T_MINIO_SECRET"
+        """,
+        {"BUCKET": "s3://minio:s3cr%2Ft@minio.internal:9000/wandb?region=us-east-1&tls=true", "BUCKET_QUEUE": "internal://"},
+    ),
+    "gcs-cognito": (
+        """
+        [sso]
+        provider = "cognito"
+        user_pool_id = "eu-west-1_AbC123"
+        client_id = "abc"
+        [storage]
+        provider = "gcs"
+        bucket = "acme-wandb"
+        project = "acme-project"
+        topic = "wandb-files"
+        subscription = "wandb-files-sub"
+        """,
+        {"OIDC_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123", "OIDC_AUTH_METHOD": "pkce",
+         "BUCKET": "gs://acme-wandb", "BUCKET_QUEUE": "pubsub:/acme-project/wandb-files/wandb-files-sub"},
+    ),
+    "azure-oidc-slack": (
+        """
+        [sso]
+        provider = "oidc"
+        issuer = "https://login.example.com/realms/wandb/"
+        client_id = "wandb"
+        auth_method = "pkce"
+        [storage]
+        provider = "azure"
+        account = "acmewandb"
+        container = "files"
+        queue = "file-events"
+        account_key = "env:T_AZURE_KEY"
+        [slack]
+        client_id = "1234567890.9876543210"
+        secret = "env:T_SLACK_SECRET"
+        """,
+        {"OIDC_ISSUER": "https://login.example.com/realms/wandb/", "BUCKET": "az://acmewandb/files",
+         "BUCKET_QUEUE": "az://acmewandb/file-events", "AZURE_STORAGE_ACCOUNT": "acmewandb",
+         "AZURE_STORAGE_KEY": "azkey==", "SLACK_CLIENT_ID": "1234567890.9876543210",
+         "SLACK_SECRET": "0123456789abcdef0123456789abcdef"},
+    ),
+}
+
+
+@pytest.mark.parametrize("mix", PROVIDER_MIXES)
+def test_provider_mixes_in_toml_and_yaml(tmp_path, monkeypatch, mix):
+    monkeypatch.setenv("T_MINIO_SECRET", "s3cr/t")
+    monkeypatch.setenv("T_AZURE_KEY", "azkey==")
+    monkeypatch.setenv("T_SLACK_SECRET", "0123456789abcdef0123456789abcdef")
+    text, expected = PROVIDER_MIXES[mix]
+    toml_path = write(tmp_path, text)
+    _, cfg, _ = answers.load(toml_path)
+    env = render.environment_dict(cfg)
+    for name, value in expected.items():
+        assert env[name] == value
+    # The same answers as YAML give the same environment.
+    import tomllib
+
+    import yaml
+
+    yaml_path = tmp_path / "answers.yaml"
+    yaml_path.write_text(yaml.safe_dump(tomllib.loads(toml_path.read_text())))
+    _, cfg_yaml, _ = answers.load(yaml_path)
+    assert render.environment_dict(cfg_yaml) == env
+
+
+def test_unknown_section_and_key_suggest_the_closest(tmp_path):
+    path = write(tmp_path, """
+        [hots]
+        url = "http://x"
+        [storage]
+        provider = "s3"
+        buckt = "b"
+        """)
+    with pytest.raises(answers.AnswersInvalid) as caught:
+        answers.parse(path)
+    lines = [error.format("answers.toml") for error in caught.value.errors]
+    assert lines == [
+        "answers.toml:1: hots: is not a known section (did you mean 'host'?)",
+        "answers.toml:5: storage.buckt: is not a setting of storage with provider s3 (did you mean 'bucket'?)",
+    ]
+
+
+def test_a_key_of_another_provider_is_named(tmp_path):
+    path = write(tmp_path, """
+        [storage]
+        provider = "azure"
+        bucket = "b"
+        """)
+    with pytest.raises(answers.AnswersInvalid) as caught:
+        answers.parse(path)
+    message = caught.value.errors[0].format("a")
+    assert "a:3: storage.bucket: is not a setting of storage with provider azure" in message
+    assert "belongs to provider" in message and "s3" in message
+
+
+def test_unknown_provider(tmp_path):
+    path = write(tmp_path, """
+        [database]
+        provider = "postgres"
+        """)
+    assert errors_of(path) == [
+        "answers.toml:2: database.provider: 'postgres' is not a choice here: expected one of embedded, mysql"
+    ]
+
+
+def test_wrong_types_and_bad_values_have_their_lines(tmp_path):
+    path = write(tmp_path, """
+        [host]
+        url = "wandb.example.com"
+
+        [server]
+        port = "eighty"
+        logging_enabled = "maybe"
+        restart_policy = "sometimes"
+        """)
+    found = errors_of(path)
+    assert found[0].startswith("answers.toml:2: host.url: Server URL: 'wandb.example.com' has no scheme")
+    assert found[1].startswith("answers.toml:5: server.port: Published port: 'eighty' is not a whole number")
+    assert found[2] == "answers.toml:6: server.logging_enabled: Access logs to stdout: expected yes or no (true/false)"
+    assert found[3].startswith("answers.toml:7: server.restart_policy: Restart policy: 'sometimes' is not accepted")
+
+
+def test_literal_secret_is_refused_unless_allowed(tmp_path):
+    path = write(tmp_path, """
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "hunter2"
+        """)
+    found = errors_of(path)
+    assert found == ["answers.toml:4: database.password: holds a literal secret: use env:NAME, file:PATH or keyring: "
+                     "(or pass --allow-inline-secrets)"]
+    assert "hunter2" not in found[0]
+    _, cfg, _ = answers.load(path, allow_inline=True)
+    assert cfg.database.password.get_secret_value() == "hunter2"
+
+
+def test_secret_references(tmp_path, monkeypatch):
+    secret_file = tmp_path / "pw"
+    secret_file.write_text("from-file\n")
+    monkeypatch.setenv("T_PW", "from-env")
+    path = write(tmp_path, f"""
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "file:{secret_file}"
+        [cache]
+        provider = "redis"
+        host = "r"
+        password = "env:T_PW"
+        """)
+    _, cfg, secrets = answers.load(path)
+    assert secrets == {"database.mysql.password": "from-file", "cache.redis.password": "from-env"}
+
+
+def test_broken_references(tmp_path, monkeypatch):
+    monkeypatch.delenv("T_UNSET", raising=False)
+    (tmp_path / "empty").write_text("\n")
+    path = write(tmp_path, f"""
+        [license]
+        key = "env:T_UNSET"
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "file:{tmp_path}/missing"
+        [cache]
+        provider = "redis"
+        host = "r"
+        password = "file:{tmp_path}/empty"
+        [slack]
+        client_id = "1.2"
+        secret = "keyring:"
+        """)
+    found = errors_of(path)
+    assert found[0] == "answers.toml:2: license.key: the environment variable T_UNSET is not set or empty"
+    assert found[1].startswith("answers.toml:6: database.password: cannot read ") and "missing" in found[1]
+    assert found[2] == f"answers.toml:10: cache.password: {tmp_path}/empty is empty"
+    assert found[3].startswith("answers.toml:13: slack.secret: keyring: needs a session")
+
+
+def test_keyring_reference_reads_the_session_entry(tmp_path):
+    path = write(tmp_path, """
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "keyring:"
+        """)
+    asked = []
+
+    def keyring_get(secret_id):
+        asked.append(secret_id)
+        return "from-keyring"
+
+    _, cfg, _ = answers.load(path, keyring_get=keyring_get)
+    assert asked == ["database.mysql.password"]
+    assert cfg.database.password.get_secret_value() == "from-keyring"
+
+
+def test_invalid_toml_and_yaml_syntax_give_a_line(tmp_path):
+    toml_path = write(tmp_path, """
+        [host]
+        url = "http://x
+        """)
+    assert errors_of(toml_path)[0].startswith("answers.toml:2: is not valid TOML")
+    yaml_path = write(tmp_path, "host:\n  url: [unclosed\nserver: {}\n", "answers.yaml")
+    assert errors_of(yaml_path)[0].startswith("answers.yaml:")
+    assert "is not valid YAML" in errors_of(yaml_path)[0]
+
+
+def test_yaml_lines_point_at_the_value(tmp_path):
+    path = write(tmp_path, """
+        host:
+          url: "http://localhost:8080"
+        storage:
+          provider: gcs
+          bucket: "goog-files"
+        """, "answers.yaml")
+    assert errors_of(path) == [
+        "answers.yaml:5: storage.bucket: Bucket: 'goog-files' is not allowed: bucket names must not start with "
+        "'goog' or contain 'google'"
+    ]
+
+
+def test_wrong_file_kind(tmp_path):
+    path = write(tmp_path, "x", "answers.ini")
+    assert "expected a .toml, .yaml or .yml file" in errors_of(path)[0]
+
+
+def test_session_answers_round_trip(tmp_path):
+    """A draft written as an answers file reads back to the same draft; secrets become keyring: references."""
+    values = {
+        "host": {"url": "https://w.example.com"},
+        "sso": {"provider": "cognito", "cognito": {"user_pool_id": "us-east-1_Abc", "client_id": "c\"q"},
+                "okta": {"issuer": "https://ignored.okta.com"}},
+        "storage": {"provider": "gcs", "gcs": {"bucket": "acme-files", "project": "acme-project", "topic": "t-files",
+                                               "subscription": "s-files"}},
+        "database": {"provider": "mysql", "mysql": {"host": "db", "port": 3307, "tls": "required"}},
+        "server": {"port": 9000, "logging_enabled": True,
+                   "extra_env": [{"name": "GORILLA_A", "value": "x = \"y\" $z #w ü"}]},
+    }
+    text = answers.to_toml(values, "prod", {"database.mysql.password"})
+    assert 'password = "keyring:"' in text
+    path = tmp_path / "out.toml"
+    path.write_text(text)
+    parsed = answers.parse(path)
+    assert parsed.session == "prod"
+    assert parsed.secret_refs == {"database.mysql.password": "keyring:"}
+    secrets = {"database.mysql.password": "pw"}
+    expected = render.environment_dict(draft.build_config(values, secrets))
+    _, cfg, _ = answers.load(path, keyring_get=secrets.get)
+    assert render.environment_dict(cfg) == expected
+    assert isinstance(cfg.sso, CognitoSSO) and isinstance(cfg.storage, GcsStorage)

@@ -1,0 +1,187 @@
+"""Headless commands run as a user would: check, export, sessions export/copy (real keyring file, real sockets)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from wizard.session import SessionStore
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "assets" / "check-report.schema.json").read_text())
+PASS = "headless passphrase"
+CANARY = f"CANARY-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    return tmp_path / "state"
+
+
+def cli(home: Path, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
+    env.update(WANDB_LOCAL_SETUP_HOME=str(home), WANDB_LOCAL_SETUP_KEYRING="cryptfile",
+               WANDB_LOCAL_SETUP_PASSPHRASE=PASS, HOME=str(home.parent), **(env_extra or {}))
+    result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, env=env,
+                            timeout=120, cwd=home.parent)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def answers_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "answers.toml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_check_passing_configuration_exits_0(tmp_path, home):
+    port = _free_port()
+    own = _own_address()
+    path = answers_file(tmp_path, f"""
+        [host]
+        url = "http://{own}:{port}"
+        [server]
+        port = {port}
+        """)
+    result = cli(home, "check", "--answers", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Overall: pass" in result.stdout
+
+
+def _own_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing address
+        address = s.getsockname()[0]
+    if address.startswith("127."):
+        pytest.skip("no non-loopback address on this machine")
+    return address
+
+
+def test_check_with_warnings_exits_7_and_json_validates(tmp_path, home):
+    path = answers_file(tmp_path, """
+        [host]
+        url = "http://localhost:8080"
+        """)
+    result = cli(home, "check", "--answers", str(path), "--json")
+    assert result.returncode == 7, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)
+    assert report["overall"] == "warn"
+    host = next(step for step in report["steps"] if step["step"] == "host")
+    assert {r["id"] for r in host["results"]} >= {"host.dns", "host.ports", "host.port-free"}
+    assert result.stderr == ""  # progress only on a terminal
+
+
+def test_check_with_failures_exits_8(tmp_path, home):
+    path = answers_file(tmp_path, """
+        [host]
+        url = "https://no-such-host.invalid"
+        """)
+    result = cli(home, "check", "--answers", str(path))
+    assert result.returncode == 8
+    assert "'no-such-host.invalid' does not resolve" in result.stdout
+    assert "how to fix:" in result.stdout
+
+
+def test_invalid_answers_exit_9_with_lines(tmp_path, home):
+    path = answers_file(tmp_path, """
+        [host]
+        url = "ftp://x"
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "literal-secret"
+        """)
+    result = cli(home, "check", "--answers", str(path))
+    assert result.returncode == 9
+    assert "answers.toml:2: host.url: Server URL: scheme 'ftp' is not supported" in result.stderr
+    assert "answers.toml:6: database.password: holds a literal secret" in result.stderr
+    assert "literal-secret" not in result.stderr
+
+
+def test_check_needs_a_source(home):
+    assert cli(home, "check").returncode == 2
+
+
+def test_export_env_from_answers(tmp_path, home):
+    path = answers_file(tmp_path, """
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "env:T_DB_PASSWORD"
+        """)
+    out = tmp_path / "wandb.env"
+    result = cli(home, "export", "--answers", str(path), "--format", "env", "--out", str(out),
+                 env_extra={"T_DB_PASSWORD": CANARY})
+    assert result.returncode == 0, result.stderr
+    assert CANARY not in out.read_text()
+    assert "${DATABASE_MYSQL_PASSWORD}" in out.read_text()
+    result = cli(home, "export", "--answers", str(path), "--format", "env", "--out", str(out), "--with-secrets",
+                 env_extra={"T_DB_PASSWORD": CANARY})
+    assert result.returncode == 0
+    assert CANARY in out.read_text()
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert "hold secrets in clear text" in result.stderr
+
+
+def test_session_exported_to_answers_gives_the_same_environment(tmp_path, home):
+    """A session (values in the file, secrets in the keyring) -> answers file -> the identical environment."""
+    store = SessionStore(home / "sessions")
+    session = store.create("tui")
+    session.set_values("host", {"url": "https://wandb.example.com"})
+    session.set_values("cache", {"provider": "redis", "redis": {"host": "redis.internal", "user": "wandb"}})
+    session.set_values("server", {"port": 9000, "extra_env": [{"name": "GORILLA_X", "value": "a=b #c"}]})
+    store.save(session)
+    env = dict(os.environ, WANDB_LOCAL_SETUP_HOME=str(home), HOME=str(home.parent))
+    subprocess.run([sys.executable, "-c",
+                    "import sys; from wizard import secrets; "
+                    f"secrets.open_store('cryptfile', passphrase={PASS!r}).set('tui', 'cache.redis.password', sys.argv[1])",
+                    CANARY], check=True, env=env)
+
+    from_session = tmp_path / "from-session.env"
+    assert cli(home, "export", "--session", "tui", "--format", "env", "--out", str(from_session),
+               "--with-secrets").returncode == 0
+    answers_path = tmp_path / "tui.toml"
+    result = cli(home, "sessions", "export", "tui", "--out", str(answers_path))
+    assert result.returncode == 0, result.stderr
+    assert CANARY not in answers_path.read_text()
+    assert 'password = "keyring:"' in answers_path.read_text()
+    from_answers = tmp_path / "from-answers.env"
+    result = cli(home, "export", "--answers", str(answers_path), "--format", "env", "--out", str(from_answers),
+                 "--with-secrets")
+    assert result.returncode == 0, result.stderr
+    assert from_answers.read_text() == from_session.read_text()
+    assert f"REDIS=redis://wandb:{CANARY}@redis.internal:6379?tls=true" in from_session.read_text()
+
+
+def test_sessions_copy_copies_values_and_secrets(tmp_path, home):
+    store = SessionStore(home / "sessions")
+    session = store.create("a")
+    session.set_values("database", {"provider": "mysql", "mysql": {"host": "db"}})
+    store.save(session)
+    env = dict(os.environ, WANDB_LOCAL_SETUP_HOME=str(home), HOME=str(home.parent))
+    subprocess.run([sys.executable, "-c",
+                    "import sys; from wizard import secrets; "
+                    f"secrets.open_store('cryptfile', passphrase={PASS!r}).set('a', 'database.mysql.password', sys.argv[1])",
+                    CANARY], check=True, env=env)
+    result = cli(home, "sessions", "copy", "a", "b")
+    assert result.returncode == 0, result.stderr
+    assert "1 secrets" in result.stdout
+    out = tmp_path / "b.env"
+    assert cli(home, "export", "--session", "b", "--format", "env", "--out", str(out), "--with-secrets").returncode == 0
+    assert CANARY in out.read_text()

@@ -1,0 +1,142 @@
+"""Exports of a configuration: an env file, a docker-compose project, Helm values, a `docker run` script.
+
+Without `with_secrets`, secrets are placeholders such as ${DATABASE_MYSQL_PASSWORD}; with it, files are 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard import config as c
+from wizard import render
+
+FORMATS = ("env", "compose", "helm", "docker-run")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    text: str
+    secret: bool  # holds real secret values: written 0600
+
+
+def _view(with_secrets: bool) -> render.SecretView:
+    return render.reveal if with_secrets else render.placeholder
+
+
+def env_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
+    """`docker run --env-file` format: NAME=value, taken literally (no quotes, no expansion)."""
+    lines = ["# W&B Local Server environment, written by wandb-local-setup."]
+    if not with_secrets:
+        lines.append("# Secrets are placeholders (${...}): replace them, or export again with --with-secrets.")
+    lines += [f"{item.name}={item.value}" for item in render.render_environment(cfg, _view(with_secrets))]
+    return "\n".join(lines) + "\n"
+
+
+def _yaml(data) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+
+
+def _port_mapping(server: c.ServerOptions) -> str:
+    address = f"[{server.bind_address}]" if ":" in server.bind_address else server.bind_address
+    return f"{address}:{server.port}:8080"
+
+
+def compose_file(cfg: c.InstallConfig, env_name: str) -> str:
+    server = cfg.server
+    service = {
+        "image": server.image_ref,
+        "container_name": server.container_name,
+        "env_file": [env_name],
+        "ports": [_port_mapping(server)],
+        "volumes": [f"{server.volume}:/vol"],
+        "restart": server.restart_policy,
+    }
+    data = {"version": "3.8", "services": {"wandb": service}}
+    if not server.volume.startswith("/"):
+        data["volumes"] = {server.volume: {"name": server.volume}}
+    return "# W&B Local Server, written by wandb-local-setup. Start with: docker-compose up -d\n" + _yaml(data)
+
+
+def helm_values(cfg: c.InstallConfig, with_secrets: bool) -> str:
+    """Values for W&B's single-container chart (charts/wandb): the image and the server's environment."""
+    env = render.environment_dict(cfg, _view(with_secrets))
+    data = {
+        "webservice": {"image": {"repository": cfg.server.image, "tag": cfg.server.tag}},
+        "global": {"extraEnv": env},
+        # The chart installs its own MySQL and Redis unless the server is given external ones.
+        "mysql": {"install": isinstance(cfg.database, c.EmbeddedDatabase)},
+        "redis": {"install": isinstance(cfg.cache, c.EmbeddedCache)},
+    }
+    header = "# Helm values for W&B's single-container chart (wandb/wandb), written by wandb-local-setup.\n"
+    if not with_secrets:
+        header += "# Secrets are placeholders (${...}): set them, e.g. from a Kubernetes secret, before installing.\n"
+    return header + _yaml(data)
+
+
+def docker_run_script(cfg: c.InstallConfig, with_secrets: bool) -> str:
+    """A shell script: secrets travel in exported variables (`-e NAME`), never on docker's command line."""
+    server = cfg.server
+    items = render.render_environment(cfg, render.reveal if with_secrets else render.placeholder)
+    lines = ["#!/bin/sh", "# W&B Local Server, written by wandb-local-setup.", "set -e"]
+    secret_items = [item for item in items if item.secret]
+    if secret_items:
+        if with_secrets:
+            lines.append("# Secrets are passed through the environment so they stay off the process list.")
+            lines += [f"export {item.name}={shlex.quote(item.value)}" for item in secret_items]
+        else:
+            lines.append("# Set these before running (they stay off the process list):")
+            lines += [f"# export {item.name}={shlex.quote(item.value)}" for item in secret_items]
+            lines += [f': "${{{item.name}:?set {item.name} first}}"' for item in secret_items]
+    options = [("--name", server.container_name), ("-p", _port_mapping(server)), ("-v", f"{server.volume}:/vol"),
+               ("--restart", server.restart_policy)]
+    options += [("-e", item.name if item.secret else f"{item.name}={item.value}") for item in items]
+    words = ["docker run -d", *(f"{flag} {shlex.quote(value)}" for flag, value in options), shlex.quote(server.image_ref)]
+    lines.append(" \\\n    ".join(words))
+    return "\n".join(lines) + "\n"
+
+
+def build(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: bool) -> list[ExportFile]:
+    if fmt == "env":
+        return [ExportFile(out, env_file(cfg, with_secrets), with_secrets)]
+    if fmt == "compose":
+        env_path = out.with_name(f"{out.stem}.env")
+        return [ExportFile(env_path, env_file(cfg, with_secrets), with_secrets),
+                ExportFile(out, compose_file(cfg, env_path.name), False)]
+    if fmt == "helm":
+        return [ExportFile(out, helm_values(cfg, with_secrets), with_secrets)]
+    if fmt == "docker-run":
+        return [ExportFile(out, docker_run_script(cfg, with_secrets), with_secrets)]
+    raise ValueError(f"unknown export format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def write(files: list[ExportFile]) -> None:
+    """Write atomically; files holding secrets are created 0600 (never briefly readable by others)."""
+    for item in files:
+        item.path.parent.mkdir(parents=True, exist_ok=True)
+        mode = 0o600 if item.secret else 0o644
+        fd, temp = tempfile.mkstemp(prefix=f".{item.path.name}.", dir=item.path.parent)
+        try:
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(item.text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, item.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        if item.path.suffix == ".sh" or item.text.startswith("#!"):
+            os.chmod(item.path, mode | (0o100 if item.secret else 0o111))
+
+
+def as_json(cfg: c.InstallConfig) -> str:
+    """The masked environment as JSON (for reports)."""
+    return json.dumps(render.environment_dict(cfg, render.mask), indent=2)

@@ -1,0 +1,77 @@
+"""Check reports for headless runs: readable text and JSON (schema in assets/check-report.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from wizard.checks.engine import CheckResult, Status
+from wizard.steps import CONFIG_STEPS, step_title
+from wizard.text import printable
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StepReport:
+    step: str
+    results: list[CheckResult]
+
+
+def overall(reports: list[StepReport]) -> Status:
+    statuses = [result.status for report in reports for result in report.results]
+    if any(status in (Status.FAIL, Status.ERROR) for status in statuses):
+        return Status.FAIL
+    if Status.WARN in statuses:
+        return Status.WARN
+    return Status.PASS
+
+
+def as_text(reports: list[StepReport]) -> str:
+    lines = []
+    for report in reports:
+        if not report.results:
+            continue
+        lines.append(step_title(report.step))
+        for result in report.results:
+            lines.append(f"  [{result.status.symbol}] {printable(result.title)}: {printable(result.message)}")
+            if result.hint and result.status is not Status.PASS:
+                lines.append(f"      how to fix: {printable(result.hint)}")
+            if result.fix is not None:
+                lines.append(f"      the wizard can fix this: {printable(result.fix.description)}")
+        lines.append("")
+    counts = {status: 0 for status in Status}
+    for report in reports:
+        for result in report.results:
+            counts[result.status] += 1
+    summary = ", ".join(f"{n} {status.value}" for status, n in counts.items() if n)
+    lines.append(f"Overall: {overall(reports).value} ({summary or 'no checks'})")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(reports: list[StepReport]) -> str:
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "overall": overall(reports).value,
+        "steps": [
+            {
+                "step": report.step,
+                "title": step_title(report.step),
+                "results": [
+                    {
+                        "id": r.id,
+                        "title": r.title,
+                        "status": r.status.value,
+                        "message": r.message,
+                        "hint": r.hint,
+                        "fix": r.fix.description if r.fix else None,
+                        "elapsed_seconds": round(r.elapsed, 3),
+                    }
+                    for r in report.results
+                ],
+            }
+            for report in reports
+            if report.step in CONFIG_STEPS
+        ],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,70 @@
+"""Where a headless command gets its configuration: a saved session (values + keyring) or an answers file."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+
+from wizard import answers as answers_mod
+from wizard import config, draft, secrets
+from wizard.session import SessionStore
+
+PASSPHRASE_ENV = "WANDB_LOCAL_SETUP_PASSPHRASE"
+
+
+def passphrase_prompt(choice: secrets.BackendChoice) -> str | None:
+    """The encrypted keyring's passphrase: from the environment, else asked on the terminal, else none."""
+    if os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV]
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase for {choice.name}: ")
+    return None
+
+
+def open_keyring() -> secrets.SecretStore:
+    return secrets.open_store(passphrase=passphrase_prompt)
+
+
+def stored_secrets(store: secrets.SecretStore, session: str) -> dict[str, str]:
+    found = {}
+    for secret_id in draft.secret_ids():
+        value = store.get(session, secret_id)
+        if value:
+            found[secret_id] = value
+    return found
+
+
+@dataclass
+class Source:
+    cfg: config.InstallConfig
+    values: dict
+    secrets: dict[str, str]
+    session: str | None
+
+
+def from_session(name: str) -> Source:
+    """The session's configuration. The keyring must open: without it a license or password would go missing."""
+    session = SessionStore().load(name)
+    found = stored_secrets(open_keyring(), name)
+    return Source(draft.build_config(session.values, found), session.values, found, name)
+
+
+def from_answers(path: str, allow_inline: bool, session: str | None = None) -> Source:
+    keyring_cache: dict[str, secrets.SecretStore] = {}
+    parsed = answers_mod.parse(path)
+
+    def keyring_get(secret_id: str) -> str | None:
+        parsed_session = session or parsed.session
+        if not parsed_session:
+            raise ValueError("keyring: needs a session name (give --session or set session = \"...\")")
+        try:
+            if "store" not in keyring_cache:
+                keyring_cache["store"] = open_keyring()
+        except secrets.SecretsError as exc:
+            raise ValueError(str(exc)) from None
+        return keyring_cache["store"].get(parsed_session, secret_id)
+
+    ans, cfg, found = answers_mod.load(path, allow_inline=allow_inline, keyring_get=keyring_get)
+    return Source(cfg, ans.values, found, session or ans.session)

@@ -1,0 +1,15 @@
+"""Text from outside (server errors, IdP documents, container logs) made safe to print literally."""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """Control characters (ESC included) become visible \\xNN escapes, so a terminal never interprets them."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
