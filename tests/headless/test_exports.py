@@ -31,7 +31,7 @@ def _cfg(**server):
 def _parse_env_file(text: str) -> dict[str, str]:
     """The way `docker run --env-file` reads it: NAME=rest of the line, literally; # lines are comments."""
     env = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         line = line.lstrip()
         if not line or line.startswith("#"):
             continue
