@@ -95,7 +95,11 @@ def checks_for(step: str) -> list[CheckDef]:
 
 
 # Modules whose import registers checks (one per area); heavy SDKs stay inside the check functions.
-CHECK_MODULES = ("wizard.checks.host",)
+CHECK_MODULES = (
+    "wizard.checks.host",
+    "wizard.checks.license",
+    "wizard.checks.sso",
+)
 
 
 def _load_check_modules() -> None:
