@@ -1,0 +1,59 @@
+"""Every network check against a misbehaving server: each ends within its timeout plus a small margin, with a
+clear message, and never reports a pass it could not have earned."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.services.fault_server import KINDS, fault_server  # noqa: F401  (fixture)
+from wizard.checks import CheckContext, Status, checks_for
+from wizard.checks.engine import collect
+from wizard.draft import validate_step
+
+TIMEOUT = 1.5
+MARGIN = 1.0
+
+
+def _sections(**steps) -> dict:
+    sections = {}
+    for step, draft in {"host": {"url": "https://wandb.test:8443"}, **steps}.items():
+        section, errors = validate_step(step, draft, draft.pop("_secrets", {}) if isinstance(draft, dict) else {})
+        assert not errors, errors
+        sections[step] = section
+    return sections
+
+
+async def _run(step: str, sections: dict):
+    started = time.monotonic()
+    results = await collect(checks_for(step), CheckContext(sections, timeout=TIMEOUT))
+    return results, time.monotonic() - started
+
+
+def _assert_clear_failure(results, elapsed, *, kind):
+    assert elapsed < TIMEOUT + MARGIN, f"{kind}: took {elapsed:.2f} s"
+    assert results, f"{kind}: no results"
+    for result in results:
+        assert result.message.strip(), f"{kind}: empty message"
+        assert "Traceback" not in result.message
+        assert "\x1b" not in result.message + result.hint, f"{kind}: raw escape sequence in a message"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_sso_discovery_against_faults(fault_server, kind):  # noqa: F811
+    sections = _sections(sso={"provider": "oidc", "oidc": {"issuer": fault_server.url(kind), "client_id": "c"}})
+    results, elapsed = await _run("sso", sections)
+    _assert_clear_failure(results, elapsed, kind=kind)
+    discovery = [r for r in results if r.id.startswith("sso.discovery") or r.id == "sso.provider"]
+    assert discovery and all(r.status in (Status.FAIL, Status.ERROR) for r in discovery), \
+        [(r.id, r.status, r.message) for r in results]
+    assert not any(r.status is Status.PASS and r.id.startswith("sso.callback") for r in results)
+
+
+async def test_sso_unresolvable_issuer():
+    sections = _sections(sso={"provider": "oidc", "oidc": {"issuer": "https://idp.does-not-exist.invalid", "client_id": "c"}})
+    results, elapsed = await _run("sso", sections)
+    _assert_clear_failure(results, elapsed, kind="dns")
+    assert any("resolve" in r.message.lower() or "dns" in r.message.lower() for r in results), \
+        [r.message for r in results]
