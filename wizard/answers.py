@@ -134,7 +134,7 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
 
 
 def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -21,6 +21,14 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
+class FieldProblem(ValueError):
+    """A cross-field check's error, reported on the field to correct (so the message names it)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def _checked(fn, *args):
     return AfterValidator(lambda value: fn(value, *args) if value is not None else value)
 
@@ -54,8 +62,9 @@ def decode_license(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     token = re.sub(r"\s+", "", token)
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
+        found = len([part for part in parts if part])  # "a..b" has two parts, not three
         raise ValueError(
-            f"is not a W&B license: a license has three parts separated by dots (found {len(parts)}); "
+            f"is not a W&B license: a license has three parts separated by dots (found {found}); "
             "copy it again in one piece, or read it from a file"
         )
     if not all(re.fullmatch(r"[A-Za-z0-9_-]+", part) for part in parts):
@@ -134,7 +143,8 @@ class CognitoSSO(Section):
     def _region_matches_pool(self) -> "CognitoSSO":
         pool_region = self.user_pool_id.split("_", 1)[0]
         if self.region and self.region != pool_region:
-            raise ValueError(
+            raise FieldProblem(
+                "region",
                 f"the user pool {self.user_pool_id} is in {pool_region}, not in {self.region}: correct the region "
                 "or leave it empty"
             )
@@ -193,7 +203,9 @@ class OidcSSO(Section):
     @model_validator(mode="after")
     def _cognito_needs_pkce(self) -> "OidcSSO":
         if _COGNITO_ISSUER.match(self.issuer) and self.auth_method != "pkce":
-            raise ValueError("this is an AWS Cognito issuer and Cognito requires the pkce auth method: choose pkce")
+            raise FieldProblem(
+                "auth_method", "this is an AWS Cognito issuer and Cognito requires the pkce auth method: choose pkce"
+            )
         return self
 
 
@@ -231,7 +243,10 @@ class S3Storage(Section):
     def _key_pair(self) -> "S3Storage":
         has_secret = bool(self.secret_access_key and self.secret_access_key.get_secret_value())
         if bool(self.access_key_id) != has_secret:
-            raise ValueError("give both the access key ID and the secret access key, or neither (to use the AWS chain)")
+            raise FieldProblem(
+                "secret_access_key" if self.access_key_id else "access_key_id",
+                "give both the access key ID and the secret access key, or neither (to use the AWS chain)",
+            )
         return self
 
 
@@ -287,7 +302,10 @@ class GcsStorage(Section):
     def _pubsub_complete(self) -> "GcsStorage":
         given = [self.project, self.topic, self.subscription]
         if any(given) and not all(given):
-            raise ValueError("give the Pub/Sub project, topic and subscription together, or none (internal queue)")
+            missing = ("project", "topic", "subscription")[[bool(value) for value in given].index(False)]
+            raise FieldProblem(
+                missing, "give the Pub/Sub project, topic and subscription together, or none (internal queue)"
+            )
         return self
 
 
@@ -353,7 +371,7 @@ class RedisCache(Section):
     @model_validator(mode="after")
     def _user_needs_password(self) -> "RedisCache":
         if self.user and not (self.password and self.password.get_secret_value()):
-            raise ValueError("an ACL user needs a password: enter the password or clear the user")
+            raise FieldProblem("password", "an ACL user needs a password: enter the password or clear the user")
         return self
 
 
@@ -387,7 +405,10 @@ class SlackConfig(Section):
     @model_validator(mode="after")
     def _both_or_none(self) -> "SlackConfig":
         if bool(self.client_id) != bool(self.secret):
-            raise ValueError("give both the client ID and the client secret, or neither (no Slack alerts)")
+            raise FieldProblem(
+                "secret" if self.client_id else "client_id",
+                "give both the client ID and the client secret, or neither (no Slack alerts)",
+            )
         return self
 
     @property
@@ -409,7 +430,7 @@ def _volume(value: str) -> str:
         if "\0" in value or value.rstrip("/") == "":
             raise ValueError("expected an absolute directory path other than /, e.g. /srv/wandb")
         return value.rstrip("/")
-    if value.startswith((".", "~")):
+    if value.startswith((".", "~")) or "/" in value:
         raise ValueError("a bind path must be absolute, e.g. /srv/wandb (or give a volume name such as wandb)")
     return v.docker_name(value, "volume")
 
@@ -420,7 +441,7 @@ class ServerOptions(Section):
     container_name: Annotated[str, AfterValidator(lambda s: v.docker_name(s, "container"))] = Field(
         "wandb-local", title="Container name", description="Name of the Docker container"
     )
-    bind_address: Annotated[str, AfterValidator(v.hostname)] = Field(
+    bind_address: Annotated[str, AfterValidator(v.ip_address)] = Field(
         "0.0.0.0", title="Bind address", description="Host address to publish on (0.0.0.0: all interfaces)"
     )
     port: Port = Field(8080, title="Published port", description="Host port mapped to the container's 8080")

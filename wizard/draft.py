@@ -89,7 +89,8 @@ def section_input(step: str, draft: Mapping[str, Any], secrets: Mapping[str, str
     for field in secret_fields(model):
         secret_id = ".".join((step, *prefix, field))
         if secrets.get(secret_id):
-            values[field] = secrets[secret_id]
+            # Wrapped so that whitespace stripping (meant for typed text) never alters a password.
+            values[field] = SecretStr(secrets[secret_id])
     return _blank_to_missing(values)
 
 
@@ -125,7 +126,7 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind == "value_error":
         return str(ctx.get("error", error["msg"])).removeprefix("Value error, ")
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"'{error.get('input')}' is not a whole number"
+        return f"'{error.get('input')}' is not a whole number: expected digits only"
     if kind in ("bool_parsing", "bool_type"):
         return "expected yes or no (true/false)"
     if kind == "literal_error":
@@ -147,6 +148,9 @@ def _field_errors(step: str, draft: Mapping[str, Any], exc: ValidationError) -> 
         loc = tuple(error["loc"])
         if loc and loc[0] == model.__name__:  # discriminated unions prefix the member's tag
             loc = loc[1:]
+        problem = (error.get("ctx") or {}).get("error")
+        if isinstance(problem, config.FieldProblem):  # a cross-field check names the field to correct
+            loc += (problem.field,)
         if error["type"] == "union_tag_invalid":
             errors.append(FieldError(step, ("provider",), "Provider", _message(error)))
             continue

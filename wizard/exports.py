@@ -33,7 +33,8 @@ def env_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
     """`docker run --env-file` format: NAME=value, taken literally (no quotes, no expansion)."""
     lines = ["# W&B Local Server environment, written by wandb-local-setup."]
     if not with_secrets:
-        lines.append("# Secrets are placeholders (${...}): replace them, or export again with --with-secrets.")
+        lines.append("# Secrets are placeholders (${...}): replace them (URL-encoded inside URLs), or export again")
+        lines.append("# with --with-secrets.")
     lines += [f"{item.name}={item.value}" for item in render.render_environment(cfg, _view(with_secrets))]
     return "\n".join(lines) + "\n"
 

@@ -39,6 +39,14 @@ def hostname(value: str) -> str:
     return value
 
 
+def ip_address(value: str) -> str:
+    """An IPv4 or IPv6 address (no brackets): Docker publishes ports on addresses, not host names."""
+    value = value.strip()
+    if not _is_ip(value):
+        raise ValueError(f"'{value}' is not an IP address: expected e.g. 0.0.0.0 (all interfaces), 127.0.0.1 or ::")
+    return value
+
+
 def port(value: int) -> int:
     if not 1 <= value <= 65535:
         raise ValueError(f"{value} is not a TCP port: expected a number from 1 to 65535")
@@ -240,7 +248,7 @@ def image_name(value: str) -> str:
 
 def image_tag(value: str) -> str:
     value = value.strip()
-    if not re.fullmatch(r"[\w][\w.-]{0,127}", value):
+    if not re.fullmatch(r"[\w][\w.-]{0,127}", value, re.ASCII):
         raise ValueError(f"'{value}' is not a valid image tag: expected letters, digits, '_', '.' or '-', e.g. latest or 0.60.0")
     return value
 
