@@ -99,6 +99,9 @@ CHECK_MODULES = (
     "wizard.checks.host",
     "wizard.checks.license",
     "wizard.checks.sso",
+    "wizard.checks.database",
+    "wizard.checks.cache",
+    "wizard.checks.slack",
 )
 
 

@@ -1,0 +1,251 @@
+"""Texts the administrator pastes elsewhere (identity provider, bucket settings, database console, Slack app),
+built from the values typed so far. No UI: the screens show `Instruction.text` and copy `Instruction.copy_text`.
+
+Values come from the session's draft (possibly incomplete or invalid): a value that is missing or not valid yet
+is shown as a <PLACEHOLDER> so the text is never silently wrong. Secrets are masked in `text`; `copy_text` holds
+the real secret only where the target needs it (the MySQL statement), and `note` says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from wizard import validators as v
+from wizard.draft import provider_key
+from wizard.render import MASK
+
+DEFAULT_HOST = "http://localhost:8080"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    id: str  # e.g. "sso.callback"
+    title: str  # one line: where it goes
+    text: str  # what the screen shows (secrets masked)
+    copy_text: str = ""  # what a copy puts on the clipboard (defaults to text)
+    note: str = ""  # one line of explanation under the text
+    placeholders: tuple[str, ...] = field(default_factory=tuple)  # names still to fill in
+
+    @property
+    def clipboard(self) -> str:
+        return self.copy_text or self.text
+
+
+def host_url(values: Mapping[str, Mapping[str, Any]]) -> str:
+    """HOST as the server will get it, or a placeholder when the Host step's URL is not valid yet."""
+    raw = str((values.get("host") or {}).get("url") or "").strip()
+    if not raw:
+        return DEFAULT_HOST
+    try:
+        return v.server_url(raw)
+    except ValueError:
+        return "<SERVER-URL>"
+
+
+def _value(draft: Mapping[str, Any], name: str, check: Callable[[str], str] | None, placeholder: str,
+           missing: list[str]) -> str:
+    raw = str(draft.get(name) or "").strip()
+    if raw and check is not None:
+        try:
+            raw = check(raw)
+        except ValueError:
+            raw = ""
+    if not raw:
+        missing.append(placeholder)
+        return f"<{placeholder}>"
+    return raw
+
+
+def _provider_draft(step_draft: Mapping[str, Any], provider: str) -> Mapping[str, Any]:
+    return step_draft.get(provider_key(provider)) or {}
+
+
+# --- SSO -------------------------------------------------------------------------------------------------------
+
+
+def sso_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
+    sso = values.get("sso") or {}
+    provider = str(sso.get("provider") or "none")
+    if provider == "none":
+        return []
+    host = host_url(values)
+    items = [
+        Instruction(
+            "sso.callback", "Allowed callback (redirect) URL", f"{host}/oidc/callback",
+            note="Add it to the application client in your identity provider.",
+        )
+    ]
+    if provider == "okta":
+        items.append(Instruction(
+            "sso.logout", "Sign-out redirect URL", f"{host}/logout",
+            note="Okta › your app › General › Sign-out redirect URIs.",
+        ))
+    else:
+        items.append(Instruction(
+            "sso.logout", "Allowed sign-out (logout) URL", host,
+            note="Where users land after signing out.",
+        ))
+    return items
+
+
+# --- Storage ---------------------------------------------------------------------------------------------------
+
+
+def s3_cors_json(origin: str) -> str:
+    rule = [{
+        "AllowedHeaders": ["*"],
+        "AllowedMethods": ["GET", "HEAD", "PUT"],
+        "AllowedOrigins": [origin],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3000,
+    }]
+    return json.dumps(rule, indent=2)
+
+
+def s3_cors_xml(origin: str) -> str:
+    return "\n".join([
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+        "  <CORSRule>",
+        f"    <AllowedOrigin>{_xml_escape(origin)}</AllowedOrigin>",
+        "    <AllowedMethod>GET</AllowedMethod>",
+        "    <AllowedMethod>HEAD</AllowedMethod>",
+        "    <AllowedMethod>PUT</AllowedMethod>",
+        "    <AllowedHeader>*</AllowedHeader>",
+        "    <ExposeHeader>ETag</ExposeHeader>",
+        "    <MaxAgeSeconds>3000</MaxAgeSeconds>",
+        "  </CORSRule>",
+        "</CORSConfiguration>",
+    ])
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sqs_policy(region: str, queue: str, bucket: str, account: str = "<AWS-ACCOUNT-ID>") -> str:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": ["sqs:SendMessage"],
+            "Resource": f"arn:aws:sqs:{region}:{account}:{queue}",
+            "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+        }],
+    }
+    return json.dumps(policy, indent=2)
+
+
+def storage_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
+    storage = values.get("storage") or {}
+    provider = str(storage.get("provider") or "local")
+    origin = host_url(values)
+    draft = _provider_draft(storage, provider)
+    missing: list[str] = []
+    if provider in ("s3", "s3-compatible"):
+        items = [
+            Instruction("storage.cors-json", "Bucket CORS rule (JSON, S3 console › Permissions › CORS)",
+                        s3_cors_json(origin), note="Lets browsers upload and download files directly."),
+            Instruction("storage.cors-xml", "The same CORS rule as XML (older tools, MinIO mc)", s3_cors_xml(origin)),
+        ]
+        if provider == "s3":
+            queue = str(draft.get("queue") or "").strip()
+            if queue:
+                region = _value(draft, "region", v.aws_region, "REGION", missing)
+                bucket = _value(draft, "bucket", v.s3_bucket, "BUCKET", missing)
+                items.append(Instruction(
+                    "storage.sqs-policy", "SQS queue access policy (SQS › your queue › Access policy)",
+                    sqs_policy(region, _value(draft, "queue", v.sqs_queue_name, "QUEUE", missing), bucket),
+                    note="Replace <AWS-ACCOUNT-ID> with your 12-digit account ID; then send the bucket's "
+                         "s3:ObjectCreated:* events to the queue.",
+                    placeholders=("AWS-ACCOUNT-ID", *missing),
+                ))
+        return items
+    if provider == "gcs":
+        bucket = _value(draft, "bucket", v.gcs_bucket, "BUCKET", missing)
+        items = [Instruction(
+            "storage.gcs-cors", "Bucket CORS rule (gsutil cors set FILE gs://BUCKET)",
+            json.dumps([{"origin": [origin], "method": ["GET", "HEAD", "PUT"], "responseHeader": ["*"],
+                         "maxAgeSeconds": 3000}], indent=2),
+        )]
+        topic = str(draft.get("topic") or "").strip()
+        if topic:
+            project = str(draft.get("project") or "").strip()
+            topic_ref = _value(draft, "topic", v.pubsub_name, "TOPIC", missing)
+            if project:
+                topic_ref = f"projects/{_value(draft, 'project', v.gcp_project, 'PROJECT', missing)}/topics/{topic_ref}"
+            items.append(Instruction(
+                "storage.gsutil", "Bucket notification to Pub/Sub (run where gsutil is logged in)",
+                f"gsutil notification create -t {topic_ref} -f json gs://{bucket}",
+                note="The Cloud Storage service agent needs roles/pubsub.publisher on the topic.",
+                placeholders=tuple(missing),
+            ))
+        return items
+    if provider == "azure":
+        account = _value(draft, "account", v.azure_account, "ACCOUNT", missing)
+        return [Instruction(
+            "storage.azure-cors", "Blob service CORS rule (Azure CLI, or portal › CORS › Blob service)",
+            f"az storage cors add --account-name {account} --services b --methods GET HEAD PUT "
+            f"--origins {origin} --allowed-headers '*' --exposed-headers '*' --max-age 3600",
+            note="Allowed origin: the server URL; methods GET, HEAD, PUT; all headers allowed and exposed.",
+            placeholders=tuple(missing),
+        )]
+    return []
+
+
+# --- Database --------------------------------------------------------------------------------------------------
+
+
+def mysql_statements(user: str, database: str, password: str) -> str:
+    def quoted(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("'", "\\'")
+
+    return "\n".join([
+        f"CREATE USER '{quoted(user)}'@'%' IDENTIFIED BY '{quoted(password)}';",
+        f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;",
+        f"GRANT ALL ON `{database}`.* TO '{quoted(user)}'@'%' WITH GRANT OPTION;",
+    ])
+
+
+def database_instructions(values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str] | None = None
+                          ) -> list[Instruction]:
+    database = values.get("database") or {}
+    if str(database.get("provider") or "embedded") != "mysql":
+        return []
+    draft = _provider_draft(database, "mysql")
+    user = str(draft.get("user") or "wandb_local").strip()
+    name = str(draft.get("database") or "wandb_local").strip()
+    password = (secrets or {}).get("database.mysql.password") or ""
+    return [Instruction(
+        "database.mysql-sql", "Create the database and user (run as a MySQL administrator)",
+        mysql_statements(user, name, MASK if password else "<PASSWORD>"),
+        copy_text=mysql_statements(user, name, password or "<PASSWORD>"),
+        note="The copy holds the password you entered." if password else "Enter the password above, or replace <PASSWORD>.",
+    )]
+
+
+# --- Slack -----------------------------------------------------------------------------------------------------
+
+
+def slack_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
+    return [Instruction(
+        "slack.redirect", "Slack app › OAuth & Permissions › Redirect URL", host_url(values),
+        note="Also give the bot the incoming-webhook scope.",
+    )]
+
+
+def for_step(step: str, values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str] | None = None
+             ) -> list[Instruction]:
+    """Every text to paste elsewhere for one step, built from the session's draft values."""
+    if step == "sso":
+        return sso_instructions(values)
+    if step == "storage":
+        return storage_instructions(values)
+    if step == "database":
+        return database_instructions(values, secrets)
+    if step == "slack":
+        return slack_instructions(values)
+    return []
