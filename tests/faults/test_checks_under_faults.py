@@ -57,3 +57,45 @@ async def test_sso_unresolvable_issuer():
     _assert_clear_failure(results, elapsed, kind="dns")
     assert any("resolve" in r.message.lower() or "dns" in r.message.lower() for r in results), \
         [r.message for r in results]
+
+
+TCP_KINDS = ("hang", "close", "reset", "garbage", "html", "tls")
+
+
+@pytest.mark.parametrize("kind", TCP_KINDS)
+async def test_mysql_checks_against_faults(fault_server, kind):  # noqa: F811
+    draft = {"provider": "mysql", "mysql": {"host": "127.0.0.1", "port": fault_server.ports[kind], "tls": "preferred"}}
+    section, errors = validate_step("database", draft, {"database.mysql.password": "CANARY-db-password"})
+    assert not errors
+    results, elapsed = await _run("database", {"database": section})
+    _assert_clear_failure(results, elapsed, kind=kind)
+    assert not any(r.status is Status.PASS and r.id == "database.login" for r in results)
+    assert any(r.status in (Status.FAIL, Status.ERROR, Status.WARN) for r in results)
+    assert all("CANARY-db-password" not in r.message + r.hint for r in results)
+
+
+@pytest.mark.parametrize("kind", TCP_KINDS)
+@pytest.mark.parametrize("tls", [True, False])
+async def test_redis_checks_against_faults(fault_server, kind, tls):  # noqa: F811
+    draft = {"provider": "redis", "redis": {"host": "127.0.0.1", "port": fault_server.ports[kind], "tls": tls}}
+    section, errors = validate_step("cache", draft, {"cache.redis.password": "CANARY-redis-password"})
+    assert not errors
+    results, elapsed = await _run("cache", {"cache": section})
+    _assert_clear_failure(results, elapsed, kind=kind)
+    assert not any(r.status is Status.PASS and r.id in ("cache.ping", "cache.auth") for r in results)
+    assert all("CANARY-redis-password" not in r.message + r.hint for r in results)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_slack_api_probe_against_faults(fault_server, kind):  # noqa: F811
+    section, errors = validate_step("slack", {"client_id": "1234567890.9876543210"},
+                                    {"slack.secret": "0123456789abcdef0123456789abcdef"})
+    assert not errors
+    host, _ = validate_step("host", {"url": "https://wandb.example.com"})
+    ctx = CheckContext({"slack": section, "host": host}, timeout=TIMEOUT,
+                       extra={"slack_api_url": fault_server.url(kind) + "/api/api.test"})
+    started = time.monotonic()
+    results = await collect(checks_for("slack"), ctx)
+    _assert_clear_failure(results, time.monotonic() - started, kind=kind)
+    api = [r for r in results if r.id == "slack.api"]
+    assert api and api[0].status is Status.WARN, [(r.id, r.status, r.message) for r in results]
