@@ -1,0 +1,320 @@
+"""What the launch step does: launch, reconfigure, upgrade, recover access, destroy.
+
+Every replacement keeps the data volume and goes: new image ready → old container renamed `<name>-previous-<time>`
+and stopped → new container created and started → ready? remove the old one : remove the new one and restore the
+old (renamed back, started). The volume is removed only by `destroy`, with its name typed exactly.
+
+These are blocking functions meant for a worker thread; progress goes to `on_event` in that same thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.launcher.after_ready import AfterReady, after_ready
+from wizard.launcher.credentials import TemporaryCredentials, find_credentials
+from wizard.launcher.engine import connect
+from wizard.launcher.errors import ConfirmationMismatch, LauncherError, OperationFailed, docker_error_text
+from wizard.launcher.events import EventCallback, Step, emit
+from wizard.launcher.existing import describe_container, get_container, previous_containers
+from wizard.launcher.image import digest_for, ensure_image, local_image, registry_digest
+from wizard.launcher.run import conflict_error, create_container, remove_quietly, start_container
+from wizard.launcher.spec import LaunchSpec, redact, secret_values
+from wizard.launcher.volume import prepare_volume
+from wizard.launcher.watch import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, WatchResult, wait_until_ready
+
+DEFAULT_STOP_TIMEOUT = 60  # seconds Docker waits for the server to shut down (MySQL flushes) before killing it
+RESTORE_VARIABLE = "LOCAL_RESTORE"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How long to wait and how often to look; tests shorten them."""
+
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    stop_timeout: int = DEFAULT_STOP_TIMEOUT
+    after_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    ok: bool
+    action: str  # "launch", "reconfigure", "upgrade", "unchanged"
+    container_name: str
+    container_id: str | None
+    image_id: str | None
+    watch: WatchResult | None
+    after: AfterReady | None  # liveness, HOST reachability, next steps (when ready)
+    previous_name: str | None = None  # the old container while it was set aside
+    restored_previous: bool = False  # the new server failed and the old one was put back
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def last_logs(self) -> tuple[str, ...]:
+        return self.watch.last_logs if self.watch else ()
+
+
+@dataclass(frozen=True)
+class RecoveryResult:
+    launch: LaunchResult
+    credentials: TemporaryCredentials | None
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class DestroyResult:
+    removed_containers: tuple[str, ...]
+    removed_volume: str | None
+    kept_path: str | None  # a bind path is never deleted by the wizard
+    message: str
+
+
+def _client(client: Any, base_url: str | None) -> Any:
+    return client if client is not None else connect(base_url)
+
+
+def _finish(client: Any, spec: LaunchSpec, container: Any, watch: WatchResult, action: str, options: Options,
+            previous_name: str | None = None) -> LaunchResult:
+    after = after_ready(spec, options.after_timeout) if watch.ready else None
+    return LaunchResult(
+        ok=watch.ready, action=action, container_name=spec.container_name, container_id=container.id,
+        image_id=container.attrs.get("Image"), watch=watch, after=after, previous_name=previous_name,
+        message=watch.message, hint=watch.hint,
+    )
+
+
+def launch(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
+           on_event: EventCallback | None = None, options: Options = Options(),
+           cancel: threading.Event | None = None, pull: str = "missing") -> LaunchResult:
+    """Start the server for `spec`. If this wizard's container already exists, this is `reconfigure`."""
+    client = _client(client, base_url)
+    existing = get_container(client, spec.container_name)
+    if existing is not None:
+        if not describe_container(existing).managed:
+            raise conflict_error(client, spec.container_name)
+        return _replace(client, spec, existing, "reconfigure", on_event, options, cancel, pull)
+    ensure_image(client, spec, on_event, pull=pull)
+    prepare_volume(client, spec, on_event)
+    container = create_container(client, spec, on_event)
+    start_container(client, container, spec, on_event)
+    emit(on_event, Step("wait", f"Waiting for {spec.container_name} to answer /ready"))
+    watch = wait_until_ready(container, spec, timeout=options.ready_timeout, poll_interval=options.poll_interval,
+                             on_event=on_event, cancel=cancel)
+    if watch.outcome == "exited":
+        # Stop a crash loop (restart policy); keep the container for `docker logs`.
+        _stop_quietly(container, 5)
+    container.reload()
+    return _finish(client, spec, container, watch, "launch", options)
+
+
+def reconfigure(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
+                on_event: EventCallback | None = None, options: Options = Options(),
+                cancel: threading.Event | None = None) -> LaunchResult:
+    """Recreate the container with `spec` (new environment, same volume); the old one comes back on failure."""
+    client = _client(client, base_url)
+    existing = get_container(client, spec.container_name)
+    if existing is None:
+        return launch(spec, client=client, on_event=on_event, options=options, cancel=cancel)
+    if not describe_container(existing).managed:
+        raise conflict_error(client, spec.container_name)
+    return _replace(client, spec, existing, "reconfigure", on_event, options, cancel, "missing")
+
+
+def upgrade(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
+            on_event: EventCallback | None = None, options: Options = Options(),
+            cancel: threading.Event | None = None) -> LaunchResult:
+    """Pull the newest image for the spec's tag; if the container runs another image, recreate it (with rollback)."""
+    client = _client(client, base_url)
+    existing = get_container(client, spec.container_name)
+    if existing is not None and not describe_container(existing).managed:
+        raise conflict_error(client, spec.container_name)
+    emit(on_event, Step("image", f"Asking the registry for the current digest of {spec.image_ref}"))
+    remote = registry_digest(client, spec.image_ref)
+    local = local_image(client, spec.image_ref)
+    local_digest = digest_for(local, spec.image) if local else None
+    if existing is None:
+        return launch(spec, client=client, on_event=on_event, options=options, cancel=cancel,
+                      pull="missing" if local_digest == remote else "always")
+    running_image = existing.attrs.get("Image")
+    if local_digest == remote and local is not None and running_image == local.id:
+        return LaunchResult(
+            ok=True, action="unchanged", container_name=spec.container_name, container_id=existing.id,
+            image_id=running_image, watch=None, after=None,
+            message=f"{spec.container_name} already runs the newest {spec.image_ref} ({remote[:19]}).",
+        )
+    if local_digest != remote:
+        emit(on_event, Step("image", f"The registry has a newer {spec.image_ref} ({remote[:19]})"))
+    return _replace(client, spec, existing, "upgrade", on_event, options, cancel,
+                    "always" if local_digest != remote else "missing")
+
+
+def _stop_quietly(container: Any, timeout: int) -> None:
+    from docker.errors import APIError
+
+    try:
+        container.stop(timeout=timeout)
+    except APIError:
+        pass
+
+
+def _set_restart_policy(container: Any, policy: str) -> None:
+    from docker.errors import APIError
+
+    try:
+        container.update(restart_policy={"Name": policy})
+    except APIError:
+        pass  # an old engine may refuse; the container is stopped anyway
+
+
+def _replace(client: Any, spec: LaunchSpec, old: Any, action: str, on_event: EventCallback | None,
+             options: Options, cancel: threading.Event | None, pull: str) -> LaunchResult:
+    old_info = describe_container(old, spec.secret_names)
+    if old_info.data_mount and old_info.data_mount != spec.volume:
+        emit(on_event, Step("volume", f"Note: /vol changes from {old_info.data_mount} to {spec.volume}; the old "
+                                      f"data stays in {old_info.data_mount}"))
+    # Everything that can be done with the old server still running comes first (the pull can take minutes).
+    ensure_image(client, spec, on_event, pull=pull)
+    prepare_volume(client, spec, on_event)
+    previous_name = f"{spec.container_name}-previous-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    emit(on_event, Step("rename", f"Setting the running server aside as {previous_name}"))
+    try:
+        old.rename(previous_name)
+    except Exception as exc:
+        raise OperationFailed(f"{spec.container_name} could not be renamed: {docker_error_text(exc)}",
+                              "Nothing was changed. Try again; `docker ps -a` shows the container.") from None
+    _set_restart_policy(old, "no")  # a daemon restart must not bring it back on the same port meanwhile
+    emit(on_event, Step("stop", f"Stopping {previous_name} (up to {options.stop_timeout} s)"))
+    new = None
+    try:
+        _stop_quietly(old, options.stop_timeout)
+        new = create_container(client, spec, on_event)
+        start_container(client, new, spec, on_event)  # removes `new` itself when it cannot start
+        emit(on_event, Step("wait", f"Waiting for the new {spec.container_name} to answer /ready"))
+        watch = wait_until_ready(new, spec, timeout=options.ready_timeout, poll_interval=options.poll_interval,
+                                 on_event=on_event, cancel=cancel)
+    except BaseException as exc:  # a refusal, an interruption: the old server must come back
+        if new is not None:
+            remove_quietly(new)
+        _restore(client, old, old_info, spec, on_event)
+        if isinstance(exc, LauncherError):
+            exc.hint = (exc.hint + " " if exc.hint else "") + f"The previous {spec.container_name} was restored."
+        raise
+    if watch.ready:
+        emit(on_event, Step("cleanup", f"Removing the previous container {previous_name} (the volume stays)"))
+        remove_quietly(old)
+        new.reload()
+        return _finish(client, spec, new, watch, action, options)
+    remove_quietly(new)
+    restored = _restore(client, old, old_info, spec, on_event)
+    hint = watch.hint + (f" The previous {spec.container_name} was restored and keeps serving." if restored else "")
+    return LaunchResult(
+        ok=False, action=action, container_name=spec.container_name, container_id=old.id,
+        image_id=old_info.image_id, watch=watch, after=None, previous_name=previous_name,
+        restored_previous=restored, message=watch.message, hint=hint,
+    )
+
+
+def _restore(client: Any, old: Any, old_info: Any, spec: LaunchSpec, on_event: EventCallback | None) -> bool:
+    emit(on_event, Step("restore", f"Restoring the previous {spec.container_name}"))
+    try:
+        leftover = get_container(client, spec.container_name)
+        if leftover is not None and leftover.id != old.id:
+            remove_quietly(leftover)
+        old.rename(spec.container_name)
+        _set_restart_policy(old, old_info.restart_policy)
+        if old_info.running:
+            old.start()
+        return True
+    except Exception as exc:
+        emit(on_event, Step("restore", f"The previous container could not be restored ({docker_error_text(exc)}): "
+                                       f"run `docker rename {old.name} {spec.container_name}` and "
+                                       f"`docker start {spec.container_name}`"))
+        return False
+
+
+def recover_access(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
+                   on_event: EventCallback | None = None, options: Options = Options(),
+                   cancel: threading.Event | None = None, credentials_timeout: float = 60.0) -> RecoveryResult:
+    """Recreate the server with LOCAL_RESTORE=true and read the temporary credentials from its logs.
+    Call `end_recovery` once the admin has logged in and fixed access: restore mode disables SSO."""
+    client = _client(client, base_url)
+    restore_spec = spec.with_environment(**{RESTORE_VARIABLE: "true"})
+    result = reconfigure(restore_spec, client=client, on_event=on_event, options=options, cancel=cancel)
+    if not result.ok:
+        return RecoveryResult(result, None, result.message, result.hint)
+    container = client.containers.get(result.container_id)
+    secrets = secret_values(spec.environment, spec.secret_names)
+    deadline = time.monotonic() + credentials_timeout
+    while True:
+        lines = container.logs(stdout=True, stderr=True).decode("utf-8", errors="replace").splitlines()
+        credentials = find_credentials(redact(line, secrets) for line in lines)
+        if credentials is not None or time.monotonic() >= deadline:
+            break
+        time.sleep(min(options.poll_interval, 1.0))
+    if credentials is None:
+        return RecoveryResult(
+            result, None, "The server runs in restore mode, but no temporary credentials line was found in its logs.",
+            f"Look for it yourself: `docker logs {spec.container_name} 2>&1 | grep -i password`. Then end restore "
+            "mode from the wizard (it disables SSO while on).",
+        )
+    who = f" as {credentials.user}" if credentials.user else ""
+    return RecoveryResult(
+        result, credentials, f"Log in{who} with the temporary password, fix access (SSO, admin users), then end "
+                             "restore mode.",
+        "Restore mode disables SSO: end it as soon as access is fixed.",
+    )
+
+
+def end_recovery(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
+                 on_event: EventCallback | None = None, options: Options = Options(),
+                 cancel: threading.Event | None = None) -> LaunchResult:
+    """Recreate the server without LOCAL_RESTORE (SSO back on)."""
+    return reconfigure(spec.with_environment(**{RESTORE_VARIABLE: None}), client=client, base_url=base_url,
+                       on_event=on_event, options=options, cancel=cancel)
+
+
+def destroy(spec: LaunchSpec, confirm_volume_name: str, *, client: Any = None, base_url: str | None = None,
+            on_event: EventCallback | None = None, stop_timeout: int = DEFAULT_STOP_TIMEOUT) -> DestroyResult:
+    """Remove this install's container(s) and its data volume. Irreversible: `confirm_volume_name` must be typed
+    exactly as the volume's name (or bind path). A bind path's directory is left on disk."""
+    from docker.errors import APIError, NotFound
+
+    if confirm_volume_name != spec.volume:
+        raise ConfirmationMismatch(
+            f"'{confirm_volume_name}' is not the volume's name: nothing was removed.",
+            f"To delete the server and ALL its data, type exactly: {spec.volume}",
+        )
+    client = _client(client, base_url)
+    container = get_container(client, spec.container_name)
+    if container is not None and not describe_container(container).managed:
+        raise conflict_error(client, spec.container_name)
+    removed = []
+    for target in ([container] if container is not None else []) + previous_containers(client, spec.container_name):
+        emit(on_event, Step("remove", f"Removing the container {target.name}"))
+        _stop_quietly(target, stop_timeout)
+        remove_quietly(target)
+        removed.append(target.name)
+    if spec.volume_is_bind:
+        return DestroyResult(tuple(removed), None, spec.volume,
+                             f"Removed {', '.join(removed) or 'no container'}. The data directory {spec.volume} "
+                             f"was left on disk: delete it yourself (`sudo rm -rf {spec.volume}`) if you want the "
+                             "data gone.")
+    emit(on_event, Step("remove", f"Removing the volume {spec.volume} and all its data"))
+    try:
+        client.volumes.get(spec.volume).remove()
+        removed_volume = spec.volume
+    except NotFound:
+        removed_volume = None
+    except APIError as exc:
+        raise OperationFailed(f"The volume {spec.volume} could not be removed: {docker_error_text(exc)}",
+                              "Another container still uses it: `docker ps -a --filter volume="
+                              f"{spec.volume}` shows which.") from None
+    what = f"the volume {removed_volume}" if removed_volume else f"no volume (there was no {spec.volume})"
+    return DestroyResult(tuple(removed), removed_volume, None,
+                         f"Removed {', '.join(removed) or 'no container'} and {what}.")
