@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard import cli_headless
 
     cli_headless.register(commands)
+    cli_headless.register_apply(commands)
     return parser
 
 
@@ -62,10 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from wizard import cli_sessions
 
             return cli_sessions.run(args)
-        if args.command in ("check", "export"):
+        if args.command in ("check", "export", "apply"):
             from wizard import cli_headless
 
-            return {"check": cli_headless.run_check, "export": cli_headless.run_export}[args.command](args)
+            run = {"check": cli_headless.run_check, "export": cli_headless.run_export, "apply": cli_headless.run_apply}
+            return run[args.command](args)
         return _interactive(args)
     except KeyboardInterrupt:
         print("\nInterrupted: everything entered up to the last field left is saved.", file=sys.stderr)
@@ -103,13 +105,17 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
 
 
 def _interactive(args: argparse.Namespace) -> int:
+    return open_wizard(args.session, new=args.new)
+
+
+def open_wizard(session: str | None, new: bool = False) -> int:
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print(
             "wandb-local-setup: the interactive wizard needs a terminal. "
-            "Run it in an SSH session or terminal, or use `wandb-local-setup sessions ...`.",
+            "Run it in an SSH session or terminal, or use the headless commands (check, export, apply).",
             file=sys.stderr,
         )
         return EXIT_USAGE
     from screens.app import run_wizard  # Textual is loaded only for the interactive mode
 
-    return run_wizard(args.session, new=args.new)
+    return run_wizard(session, new=new)

@@ -50,12 +50,25 @@ def _port_mapping(server: c.ServerOptions) -> str:
     return f"{address}:{server.port}:8080"
 
 
-def compose_file(cfg: c.InstallConfig, env_name: str) -> str:
+def compose_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
+    """A docker-compose project. The environment is inline, not an env_file: Compose reads env files with dotenv
+    rules (quotes, `#` comments, `${}` expansion) that would change values, while in the YAML only `$` needs
+    escaping (`$$`). Without secrets, each secret is `${NAME:?...}`, which Compose takes from the shell or .env."""
+    import re
+
     server = cfg.server
+
+    def view(secret_id: str, value: str) -> str:
+        return value if with_secrets else f"\0{render.placeholder_name(secret_id)}\0"
+
+    environment = {}
+    for item in render.render_environment(cfg, view):
+        text = item.value.replace("$", "$$")
+        environment[item.name] = re.sub(r"\0(\w+)\0", lambda m: "${%s:?export %s first}" % (m[1], m[1]), text)
     service = {
         "image": server.image_ref,
         "container_name": server.container_name,
-        "env_file": [env_name],
+        "environment": environment,
         "ports": [_port_mapping(server)],
         "volumes": [f"{server.volume}:/vol"],
         "restart": server.restart_policy,
@@ -63,7 +76,10 @@ def compose_file(cfg: c.InstallConfig, env_name: str) -> str:
     data = {"version": "3.8", "services": {"wandb": service}}
     if not server.volume.startswith("/"):
         data["volumes"] = {server.volume: {"name": server.volume}}
-    return "# W&B Local Server, written by wandb-local-setup. Start with: docker-compose up -d\n" + _yaml(data)
+    header = "# W&B Local Server, written by wandb-local-setup. Start with: docker-compose up -d\n"
+    if not with_secrets:
+        header += "# Export the ${...} secrets first (URL-encoded where they sit inside a URL).\n"
+    return header + _yaml(data)
 
 
 def helm_values(cfg: c.InstallConfig, with_secrets: bool) -> str:
@@ -108,9 +124,7 @@ def build(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: bool) -> list
     if fmt == "env":
         return [ExportFile(out, env_file(cfg, with_secrets), with_secrets)]
     if fmt == "compose":
-        env_path = out.with_name(f"{out.stem}.env")
-        return [ExportFile(env_path, env_file(cfg, with_secrets), with_secrets),
-                ExportFile(out, compose_file(cfg, env_path.name), False)]
+        return [ExportFile(out, compose_file(cfg, with_secrets), with_secrets)]
     if fmt == "helm":
         return [ExportFile(out, helm_values(cfg, with_secrets), with_secrets)]
     if fmt == "docker-run":

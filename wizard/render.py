@@ -24,8 +24,12 @@ def mask(secret_id: str, value: str) -> str:
     return MASK
 
 
+def placeholder_name(secret_id: str) -> str:
+    return secret_id.upper().replace(".", "_").replace("-", "_")
+
+
 def placeholder(secret_id: str, value: str) -> str:
-    return "${" + secret_id.upper().replace(".", "_").replace("-", "_") + "}"
+    return "${" + placeholder_name(secret_id) + "}"
 
 
 @dataclass(frozen=True)

@@ -82,20 +82,23 @@ def test_with_secrets_files_are_private(tmp_path, fmt):
 def test_compose_project(tmp_path):
     cfg = _cfg(port=9090, bind_address="127.0.0.1", restart_policy="always")
     files = exports.build(cfg, "compose", tmp_path / "docker-compose.yml", with_secrets=False)
-    assert [item.path.name for item in files] == ["docker-compose.env", "docker-compose.yml"]
-    data = yaml.safe_load(files[1].text)
+    assert [item.path.name for item in files] == ["docker-compose.yml"]
+    data = yaml.safe_load(files[0].text)
     service = data["services"]["wandb"]
     assert service["image"] == "wandb/local:latest"
-    assert service["env_file"] == ["docker-compose.env"]
     assert service["ports"] == ["127.0.0.1:9090:8080"]
     assert service["volumes"] == ["wandb:/vol"]
     assert service["restart"] == "always"
     assert data["volumes"] == {"wandb": {"name": "wandb"}}
+    env = service["environment"]
+    assert env["GORILLA_TRICKY"] == TRICKY.replace("$", "$$")  # Compose turns $$ back into $
+    assert env["MYSQL"] == ("mysql://wandb_local:${DATABASE_MYSQL_PASSWORD:?export DATABASE_MYSQL_PASSWORD first}"
+                            "@db.internal:3306/wandb_local?tls=preferred")
 
 
 def test_compose_with_a_bind_path_declares_no_volume(tmp_path):
     files = exports.build(_cfg(volume="/srv/wandb"), "compose", tmp_path / "c.yml", with_secrets=False)
-    data = yaml.safe_load(files[1].text)
+    data = yaml.safe_load(files[0].text)
     assert data["services"]["wandb"]["volumes"] == ["/srv/wandb:/vol"]
     assert "volumes" not in data
 

@@ -1,0 +1,193 @@
+"""`apply` end to end on a real Docker Engine with the stand-in server image; exports read back by real consumers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.jws import make_license
+from tests.services import unavailable
+from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
+from tests.services.registry import free_port
+from tests.services.standin_image import DOCKER_ADDED, received_environment, standin_image  # noqa: F401
+from wizard import answers, render
+from wizard.session import SessionStore
+
+PASS = "apply passphrase"
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    return tmp_path / "state"
+
+
+def cli(home: Path, *args: str, env_extra: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
+    env.update(WANDB_LOCAL_SETUP_HOME=str(home), WANDB_LOCAL_SETUP_KEYRING="cryptfile",
+               WANDB_LOCAL_SETUP_PASSPHRASE=PASS, HOME=str(home.parent), **(env_extra or {}))
+    result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, env=env,
+                            timeout=timeout)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def _answers(tmp_path: Path, names, image_ref: str, port: int, **extra_server) -> Path:
+    repository, _, tag = image_ref.rpartition(":")
+    server = "\n".join(f"{key} = {value!r}".replace("'", '"') for key, value in extra_server.items())
+    path = tmp_path / "answers.toml"
+    path.write_text(textwrap.dedent(f"""
+        session = "{names('session')}"
+        [license]
+        key = "env:T_LICENSE"
+        [host]
+        url = "http://127.0.0.1:{port}"
+        [server]
+        image = "{repository}"
+        tag = "{tag}"
+        container_name = "{names('server')}"
+        bind_address = "127.0.0.1"
+        port = {port}
+        volume = "{names('data')}"
+        restart_policy = "no"
+        {server}
+        [[server.extra_env]]
+        name = "GORILLA_CUSTOM"
+        value = "a b $c #d 'e' \\"f\\" =g ü"
+        """).lstrip())
+    return path
+
+
+def test_apply_launches_the_server_with_the_rendered_environment(tmp_path, home, docker_client, docker_names,  # noqa: F811
+                                                                standin_image):  # noqa: F811
+    port = free_port()
+    license_key = make_license(sub=f"CANARY-{uuid.uuid4().hex}")
+    path = _answers(tmp_path, docker_names, standin_image, port)
+    result = cli(home, "apply", "--answers", str(path), "--ready-timeout", "60", env_extra={"T_LICENSE": license_key})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Open http://127.0.0.1:" in result.stdout
+    container = docker_client.containers.get(docker_names("server"))
+    assert container.status == "running"
+
+    # The server received exactly the environment the wizard renders.
+    os.environ["T_LICENSE"] = license_key
+    try:
+        _, cfg, _ = answers.load(path)
+    finally:
+        del os.environ["T_LICENSE"]
+    received = received_environment("127.0.0.1", port)
+    expected = render.environment_dict(cfg)
+    assert {k: v for k, v in received.items() if k not in DOCKER_ADDED} == expected
+    assert received["LICENSE"] == license_key
+
+    # The session holds the values (no secret) and the check results.
+    store = SessionStore(home / "sessions")
+    session = store.load(docker_names("session"))
+    assert session.values["host"] == {"url": f"http://127.0.0.1:{port}"}
+    assert session.status("license").value == "checked-ok"
+    assert session.status("host").value in ("checked-ok", "checked-warn")
+    for file in home.rglob("*"):
+        if file.is_file():
+            assert license_key.encode() not in file.read_bytes(), file
+    assert license_key not in result.stdout + result.stderr
+
+
+def test_apply_dry_run_changes_nothing(tmp_path, home, docker_client, docker_names, standin_image):  # noqa: F811
+    port = free_port()
+    license_key = make_license()
+    path = _answers(tmp_path, docker_names, standin_image, port)
+    result = cli(home, "apply", "--answers", str(path), "--dry-run", env_extra={"T_LICENSE": license_key})
+    assert result.returncode == 0, result.stderr
+    assert "Dry run" in result.stdout
+    assert f"container create {docker_names('server')}" in result.stdout
+    assert "GORILLA_CUSTOM=" in result.stdout
+    assert license_key not in result.stdout
+    assert not docker_client.containers.list(all=True, filters={"name": docker_names("server")})
+
+
+def test_apply_refuses_to_launch_when_checks_fail(tmp_path, home, docker_client, docker_names, standin_image):  # noqa: F811
+    port = free_port()
+    expired = make_license(days_valid=-10)
+    path = _answers(tmp_path, docker_names, standin_image, port)
+    result = cli(home, "apply", "--answers", str(path), env_extra={"T_LICENSE": expired})
+    assert result.returncode == 8
+    assert "Not launched" in result.stderr
+    assert not docker_client.containers.list(all=True, filters={"name": docker_names("server")})
+    session = SessionStore(home / "sessions").load(docker_names("session"))
+    assert session.status("license").value == "failed"
+
+
+def test_env_export_read_back_by_docker_run(tmp_path, home, docker_client, docker_names, standin_image):  # noqa: F811
+    """`docker run --env-file` of the export gives the server the same environment as the launcher would."""
+    port = free_port()
+    license_key = make_license()
+    path = _answers(tmp_path, docker_names, standin_image, port)
+    out = tmp_path / "wandb.env"
+    result = cli(home, "export", "--answers", str(path), "--format", "env", "--out", str(out), "--with-secrets",
+                 env_extra={"T_LICENSE": license_key})
+    assert result.returncode == 0, result.stderr
+    name = docker_names("envfile")
+    subprocess.run(["docker", "run", "-d", "--name", name, "--env-file", str(out), "-p", f"127.0.0.1:{port}:8080",
+                    "-e", "STANDIN_READY_DELAY=0", standin_image], check=True, capture_output=True)
+    os.environ["T_LICENSE"] = license_key
+    try:
+        _, cfg, _ = answers.load(path)
+    finally:
+        del os.environ["T_LICENSE"]
+    received = _wait_for_env(port)
+    expected = render.environment_dict(cfg)
+    assert {k: v for k, v in received.items() if k not in DOCKER_ADDED | {"STANDIN_READY_DELAY"}} == expected
+
+
+def _wait_for_env(port: int) -> dict[str, str]:
+    import time
+
+    end = time.monotonic() + 20
+    while True:
+        try:
+            return received_environment("127.0.0.1", port, timeout=2)
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.2)
+
+
+def test_compose_export_passes_docker_compose_config(tmp_path, home, docker_names, standin_image):  # noqa: F811
+    """docker-compose accepts the project and resolves every value to exactly the rendered environment."""
+    if not shutil.which("docker-compose"):
+        unavailable("docker-compose", "the docker-compose package is not installed")
+    import yaml
+
+    license_key = make_license()
+    path = _answers(tmp_path, docker_names, standin_image, free_port())
+    os.environ["T_LICENSE"] = license_key
+    try:
+        _, cfg, _ = answers.load(path)
+    finally:
+        del os.environ["T_LICENSE"]
+    expected = render.environment_dict(cfg)
+    for with_secrets in (False, True):
+        out = tmp_path / f"project-{with_secrets}" / "docker-compose.yml"
+        args = ["export", "--answers", str(path), "--format", "compose", "--out", str(out)]
+        result = cli(home, *args, *(["--with-secrets"] if with_secrets else []), env_extra={"T_LICENSE": license_key})
+        assert result.returncode == 0, result.stderr
+        assert (license_key in out.read_text()) is with_secrets
+        env = {k: v for k, v in os.environ.items() if k != "LICENSE_KEY"}
+        if not with_secrets:
+            # Without the secret exported, Compose refuses to resolve the project and says which one is missing.
+            refused = subprocess.run(["docker-compose", "-f", str(out), "config"], capture_output=True, text=True,
+                                     cwd=out.parent, env=env)
+            assert refused.returncode != 0 and "LICENSE_KEY" in refused.stderr
+            env["LICENSE_KEY"] = license_key
+        checked = subprocess.run(["docker-compose", "-f", str(out), "config"], capture_output=True, text=True,
+                                 cwd=out.parent, env=env)
+        assert checked.returncode == 0, checked.stderr
+        service = yaml.safe_load(checked.stdout)["services"]["wandb"]
+        resolved = {k: v.replace("$$", "$") for k, v in service["environment"].items()}
+        assert resolved == expected

@@ -1,0 +1,25 @@
+"""From the install configuration to the launcher's spec (the one place that maps the two)."""
+
+from __future__ import annotations
+
+from wizard import render
+from wizard.config import InstallConfig
+
+
+def launch_spec(cfg: InstallConfig, session_name: str):
+    from wizard.launcher import LaunchSpec
+
+    server = cfg.server
+    return LaunchSpec(
+        image=server.image,
+        tag=server.tag,
+        container_name=server.container_name,
+        bind_address=server.bind_address,
+        port=server.port,
+        volume=server.volume,
+        restart_policy=server.restart_policy,
+        environment=render.environment_dict(cfg),
+        secret_names=render.secret_names(cfg),
+        session_name=session_name,
+        host_url=cfg.host.url,
+    )
