@@ -102,6 +102,7 @@ CHECK_MODULES = (
     "wizard.checks.database",
     "wizard.checks.cache",
     "wizard.checks.slack",
+    "wizard.checks.storage",
 )
 
 

@@ -1,0 +1,26 @@
+"""Suite-wide safety: no test may reach a cloud metadata service or a real cloud endpoint by accident.
+
+The AWS and Google credential chains fall back to the instance metadata address (169.254.169.254) when no
+credentials are configured. Tests run checks only against services they start on loopback; these settings make
+any forgotten endpoint fail fast on this machine instead of sending traffic anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+
+_SAFE_ENV = {
+    "AWS_EC2_METADATA_DISABLED": "true",  # botocore: never ask the instance metadata service
+    "GCE_METADATA_HOST": "127.0.0.1:9",  # google-auth: a closed local port instead of metadata.google.internal
+    "GCE_METADATA_IP": "127.0.0.1:9",
+    "NO_GCE_CHECK": "True",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "GOOGLE_APPLICATION_CREDENTIALS": "",
+}
+
+for _name, _value in _SAFE_ENV.items():
+    if _value:
+        os.environ[_name] = _value
+    else:
+        os.environ.pop(_name, None)

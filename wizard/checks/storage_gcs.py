@@ -1,0 +1,387 @@
+"""Live checks of Google Cloud Storage (+ Pub/Sub): credentials, bucket, probe object, CORS, bucket notification,
+pull subscription, signBlob.
+
+The google SDKs are imported inside the functions. Every call gets an explicit timeout and retry=None (the
+libraries otherwise retry for up to two minutes), and is bounded again by `call`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
+from wizard.checks.net import Deadline
+from wizard.checks.storage_common import (
+    NoAnswer, Verdict, call, evaluate_cors, from_gcs_rule, gcs_rule, host_origin, merge_rules, outside, preflight,
+    probe_key, result, wandb_rule,
+)
+from wizard.config import GcsStorage
+
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+UNUSABLE = "unusable"  # marker: the credentials could not be loaded (credentials check says why)
+
+
+def notification_command(section: GcsStorage) -> str:
+    return f"gsutil notification create -t projects/{section.project}/topics/{section.topic} -f json gs://{section.bucket}"
+
+
+def signblob_commands(section: GcsStorage) -> str:
+    return ("The W&B server's service account needs iam.serviceAccounts.signBlob (role Service Account Token "
+            "Creator) on itself. Check with: gcloud iam service-accounts get-iam-policy SERVICE_ACCOUNT_EMAIL "
+            "--flatten=bindings --filter=bindings.role:roles/iam.serviceAccountTokenCreator; grant with: gcloud iam "
+            "service-accounts add-iam-policy-binding SERVICE_ACCOUNT_EMAIL --member=serviceAccount:"
+            "SERVICE_ACCOUNT_EMAIL --role=roles/iam.serviceAccountTokenCreator")
+
+
+@dataclass
+class Gcp:
+    section: GcsStorage
+    ctx: CheckContext
+    timeout: float
+    deadline: Deadline
+
+    @property
+    def emulator(self) -> str | None:
+        return self.ctx.extra.get("gcs_endpoint")
+
+    def credentials(self):
+        """(credentials, project) or raises; anonymous with an emulator endpoint."""
+        if self.emulator:
+            from google.auth.credentials import AnonymousCredentials
+
+            return AnonymousCredentials(), self.section.project or "emulator"
+        if self.section.credentials_file:
+            from google.oauth2 import service_account
+
+            creds = service_account.Credentials.from_service_account_file(self.section.credentials_file, scopes=SCOPES)
+            return creds, self.section.project or creds.project_id
+        import google.auth
+
+        creds, project = google.auth.default(scopes=SCOPES)
+        return creds, self.section.project or project
+
+    def storage(self):
+        from google.cloud import storage
+
+        creds, project = self.credentials()
+        options = {"api_endpoint": self.emulator} if self.emulator else None
+        http = None
+        if self.ctx.insecure or self.ctx.ca_file:  # a TLS-inspecting proxy's CA, or verification off (warned)
+            from google.auth.transport.requests import AuthorizedSession
+
+            http = AuthorizedSession(creds)
+            http.verify = False if self.ctx.insecure else self.ctx.ca_file
+        return storage.Client(project=project, credentials=creds, client_options=options, _http=http)
+
+    def subscriber(self):
+        from google.cloud import pubsub_v1
+
+        endpoint = self.ctx.extra.get("pubsub_endpoint")
+        if endpoint:  # the emulator speaks plain gRPC and takes no credentials
+            import grpc
+            from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+            return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(endpoint)))
+        creds, _ = self.credentials()
+        return pubsub_v1.SubscriberClient(credentials=creds)
+
+    async def run(self, fn, *args, **kwargs):
+        left = min(self.timeout, self.deadline.left())
+        return await call(fn, *args, within=left, **{"retry": None, "timeout": left * 0.95, **kwargs})
+
+
+def gcp(ctx: CheckContext, section: GcsStorage) -> Gcp:
+    return Gcp(section, ctx, ctx.timeout * 0.8, Deadline(ctx.timeout, margin=0.85))
+
+
+def _unusable(client: Gcp, check_id: str) -> list[CheckResult] | None:
+    """A SKIPPED result when the credentials do not load (the credentials check says why), else None."""
+    try:
+        client.credentials()
+    except Exception:
+        return [result(check_id, Status.SKIPPED, "The Google credentials do not load (see Credentials valid).")]
+    return None
+
+
+def describe(exc: BaseException, doing: str) -> Verdict:
+    from google.api_core import exceptions as gx
+
+    if isinstance(exc, (NoAnswer, gx.DeadlineExceeded)) or "timed out" in str(exc).lower() \
+            or "Timeout" in type(exc).__name__:
+        return Verdict(Status.ERROR, f"Google Cloud did not answer while {doing} ({outside(exc, 120)}).",
+                       "Check that this machine may reach storage.googleapis.com and pubsub.googleapis.com.")
+    if isinstance(exc, gx.Unauthorized) or type(exc).__name__ == "RefreshError":
+        return Verdict(Status.FAIL, f"Google rejected the credentials while {doing} ({outside(exc, 160)}).",
+                       "Check the key file (not revoked, right project) or run `gcloud auth application-default login`.")
+    if isinstance(exc, (gx.Forbidden, gx.PermissionDenied)):
+        return Verdict(Status.FAIL, f"Permission denied while {doing} ({outside(getattr(exc, 'message', exc), 160)}).",
+                       "Grant the account roles/storage.admin on the bucket and roles/pubsub.subscriber on the "
+                       "subscription, as W&B's docs ask.")
+    if "ConnectionError" in type(exc).__name__ or "Connection" in str(exc)[:80]:
+        return Verdict(Status.ERROR, f"Cannot connect to Google Cloud while {doing}.",
+                       "Check this machine's network, proxy and firewall.")
+    return Verdict(Status.ERROR, f"Google Cloud answered with an error while {doing}: {outside(exc, 200)}.", "")
+
+
+def _fail(check_id: str, verdict: Verdict) -> CheckResult:
+    return result(check_id, verdict.status, verdict.message, verdict.hint)
+
+
+def _credentials_result(client: Gcp) -> CheckResult:
+    section = client.section
+    if client.emulator:
+        return result("storage.credentials", Status.SKIPPED,
+                      "The storage endpoint is an emulator taking anonymous requests: credentials cannot be checked here.")
+    try:
+        creds, project = client.credentials()
+    except FileNotFoundError:
+        return result("storage.credentials", Status.FAIL, f"The key file {section.credentials_file} does not exist.",
+                      "Give the path of the service account's JSON key, or leave it empty to use the default chain.")
+    except (OSError, ValueError, KeyError) as exc:
+        return result("storage.credentials", Status.FAIL,
+                      f"The key file {section.credentials_file} is not a service account key ({outside(type(exc).__name__)}).",
+                      "Download a JSON key (IAM › Service accounts › Keys › Add key › JSON).")
+    except Exception as exc:  # google.auth.exceptions.DefaultCredentialsError
+        return result("storage.credentials", Status.FAIL, f"No Google credentials were found ({outside(exc, 160)}).",
+                      "Give a service account key file, or run `gcloud auth application-default login`.")
+    who = getattr(creds, "service_account_email", None) or "the default credentials"
+    return result("storage.credentials", Status.PASS,
+                  f"The credentials load: {who} (project {project}); the bucket call authenticates them.")
+
+
+# --- Credentials, bucket, probe object ---------------------------------------------------------------------------
+
+
+async def access(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
+    from google.api_core import exceptions as gx
+
+    client = gcp(ctx, section)
+    credentials = _credentials_result(client)
+    out = [credentials]
+    if credentials.status is Status.FAIL:
+        return out
+    storage = await call(client.storage, within=client.timeout)
+    try:
+        bucket = await client.run(storage.get_bucket, section.bucket)
+    except gx.NotFound:
+        out.append(result("storage.bucket", Status.FAIL, f"The bucket {section.bucket} does not exist.",
+                          "Create it (Standard storage class), or correct the name."))
+        return out
+    except Exception as exc:
+        out.append(_fail("storage.bucket", describe(exc, f"looking up the bucket {section.bucket}")))
+        return out
+    where = f" (location {bucket.location})" if bucket.location else ""
+    out.append(result("storage.bucket", Status.PASS, f"The bucket {section.bucket} exists{where}."))
+    out.append(await _probe(client, bucket))
+    return out
+
+
+async def _probe(client: Gcp, bucket) -> CheckResult:
+    key, body = probe_key(), b"wandb-local-setup probe: safe to delete\n"
+    blob = bucket.blob(key)
+    step = "writing"
+    try:
+        await client.run(blob.upload_from_string, body)
+        step = "reading"
+        data = await client.run(blob.download_as_bytes)
+        step = "deleting"
+        await client.run(blob.delete)
+    except Exception as exc:
+        return _fail("storage.probe", describe(exc, f"{step} the test object {key}"))
+    if data != body:
+        return result("storage.probe", Status.FAIL, f"The test object {key} came back different from what was written.")
+    return result("storage.probe", Status.PASS, f"Wrote, read back and deleted the test object {key}.")
+
+
+# --- CORS and the preflight --------------------------------------------------------------------------------------
+
+
+async def cors(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
+    from google.api_core import exceptions as gx
+
+    origin = host_origin(ctx)
+    if origin is None:
+        return [result("storage.cors", Status.SKIPPED, "The server's address is needed: complete the Host step first.")]
+    client = gcp(ctx, section)
+    if skipped := _unusable(client, "storage.cors"):
+        return skipped
+    try:
+        storage = await call(client.storage, within=client.timeout)
+        bucket = await client.run(storage.get_bucket, section.bucket)
+    except gx.NotFound:
+        return [result("storage.cors", Status.SKIPPED, f"The bucket {section.bucket} does not exist.")]
+    except Exception as exc:
+        return [_fail("storage.cors", describe(exc, "reading the bucket's CORS rules"))]
+    rules = [from_gcs_rule(rule) for rule in bucket.cors or []]
+    verdict = evaluate_cors(rules, origin, f"The bucket {section.bucket}")
+    fix = None
+    if verdict.status is not Status.PASS:
+        merged = [gcs_rule(rule) for rule in merge_rules(rules, wandb_rule(origin))]
+
+        async def apply() -> None:
+            bucket.cors = merged
+            await client.run(bucket.patch)
+
+        kept = f", keeping the {len(rules)} existing rule(s)" if rules else ""
+        fix = FixAction(f"Add W&B's CORS rule for {origin} to gs://{section.bucket}{kept} (as gsutil cors set would).",
+                        json.dumps(merged, indent=2), apply)
+    return [result("storage.cors", verdict.status, verdict.message, verdict.hint, fix)]
+
+
+async def signed_url_preflight(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
+    origin = host_origin(ctx)
+    if origin is None:
+        return [result("storage.preflight", Status.SKIPPED, "The server's address is needed: complete the Host step.")]
+    client = gcp(ctx, section)
+    if skipped := _unusable(client, "storage.preflight"):
+        return skipped
+    key = probe_key()
+    base = client.emulator or "https://storage.googleapis.com"
+    url = f"{base}/{section.bucket}/{key}"
+    try:
+        creds, _ = client.credentials()
+        if hasattr(creds, "sign_bytes") and not client.emulator:
+            from datetime import timedelta
+
+            storage = await call(client.storage, within=client.timeout)
+            url = storage.bucket(section.bucket).blob(key).generate_signed_url(
+                version="v4", expiration=timedelta(minutes=10), method="PUT", credentials=creds)
+    except Exception:
+        pass  # a browser's preflight carries no credentials: the unsigned object URL gets the same answer
+    return [await preflight(ctx, url, origin, client.timeout)]
+
+
+# --- Bucket notification and the pull subscription ---------------------------------------------------------------
+
+
+def evaluate_notifications(configs: list[dict[str, Any]], project: str, topic: str) -> Verdict:
+    """GCS notificationConfigs (the JSON API's resource shape): one must send OBJECT_FINALIZE as JSON to the topic."""
+    wanted = f"projects/{project}/topics/{topic}"
+
+    def topic_of(config: dict[str, Any]) -> str:
+        # The API answers //pubsub.googleapis.com/projects/P/topics/T.
+        return str(config.get("topic", "")).split("pubsub.googleapis.com/")[-1].lstrip("/")
+
+    ours = [c for c in configs if topic_of(c) == wanted]
+    if not ours:
+        others = sorted({topic_of(c) for c in configs})
+        where = f" (it notifies {outside(', '.join(others), 200)})" if others else ""
+        return Verdict(Status.FAIL, f"The bucket sends no notifications to the topic {wanted}{where}.",
+                       "")
+    for config in ours:
+        events = config.get("event_types") or ["OBJECT_FINALIZE"]  # no event types: every event
+        if "OBJECT_FINALIZE" in events and not config.get("object_name_prefix"):
+            if config.get("payload_format") not in (None, "JSON_API_V1"):
+                return Verdict(Status.FAIL, f"The notification to {wanted} sends payload format "
+                                            f"{config.get('payload_format')}; W&B reads JSON (JSON_API_V1).", "")
+            return Verdict(Status.PASS, f"The bucket sends object-finalize notifications as JSON to {wanted}.")
+    return Verdict(Status.FAIL, f"The notification to {wanted} does not cover every new object (OBJECT_FINALIZE, no "
+                                "object name prefix).", "")
+
+
+async def events(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
+    if not section.topic:
+        return [result("storage.queue", Status.SKIPPED,
+                       "No Pub/Sub topic is configured: the server uses its internal queue (BUCKET_QUEUE=internal://).")]
+    client = gcp(ctx, section)
+    if skipped := _unusable(client, "storage.notification"):
+        return skipped
+    return [await _notification(client, section), await _subscription(client, section)]
+
+
+async def _notification(client: Gcp, section: GcsStorage) -> CheckResult:
+    from google.api_core import exceptions as gx
+
+    command = notification_command(section)
+    try:
+        storage = await call(client.storage, within=client.timeout)
+        notifications = await client.run(lambda **kw: list(storage.bucket(section.bucket).list_notifications(**kw)))
+    except (gx.NotFound, gx.MethodNotImplemented) as exc:
+        if client.emulator:
+            return result("storage.notification", Status.SKIPPED,
+                          "Cannot be checked here: the storage endpoint offers no notifications API "
+                          f"({outside(type(exc).__name__)}).", f"Check it by hand: gsutil notification list "
+                          f"gs://{section.bucket}; create it with: {command}")
+        return result("storage.notification", Status.SKIPPED, f"The bucket {section.bucket} does not exist.")
+    except Exception as exc:
+        return _fail("storage.notification", describe(exc, "listing the bucket's notifications"))
+    verdict = evaluate_notifications([n._properties for n in notifications], section.project, section.topic)
+    hint = verdict.hint or (f"Create it: {command} (the bucket's service agent needs roles/pubsub.publisher on the "
+                            "topic)." if verdict.status is not Status.PASS else "")
+    return result("storage.notification", verdict.status, verdict.message, hint)
+
+
+async def _subscription(client: Gcp, section: GcsStorage) -> CheckResult:
+    from google.api_core import exceptions as gx
+
+    name = f"projects/{section.project}/subscriptions/{section.subscription}"
+    topic = f"projects/{section.project}/topics/{section.topic}"
+    try:
+        subscriber = await call(client.subscriber, within=client.timeout)
+        subscription = await client.run(subscriber.get_subscription, subscription=name)
+    except gx.NotFound:
+        return result("storage.subscription", Status.FAIL, f"The subscription {name} does not exist.",
+                      f"Create it: gcloud pubsub subscriptions create {section.subscription} --topic={section.topic} "
+                      f"--project={section.project}")
+    except Exception as exc:
+        return _fail("storage.subscription", describe(exc, f"looking up the subscription {name}"))
+    if subscription.topic != topic:
+        return result("storage.subscription", Status.FAIL,
+                      f"The subscription {section.subscription} receives from {outside(subscription.topic)}, not from "
+                      f"{topic}.", "Use a subscription on the bucket's topic, or correct the topic.")
+    if subscription.push_config.push_endpoint:
+        return result("storage.subscription", Status.FAIL,
+                      f"The subscription {section.subscription} is a push subscription; W&B pulls.",
+                      "Create a subscription with delivery type Pull.")
+    return result("storage.subscription", Status.PASS,
+                  f"The subscription {section.subscription} is a pull subscription on {topic}.")
+
+
+# --- signBlob ----------------------------------------------------------------------------------------------------
+
+
+async def extras(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
+    client = gcp(ctx, section)
+    if client.emulator:
+        return [result("storage.signing", Status.SKIPPED, "Cannot be checked here: the emulator has no IAM.",
+                       signblob_commands(section))]
+    try:
+        creds, _ = client.credentials()
+    except Exception:
+        return [result("storage.signing", Status.SKIPPED, "The credentials do not load (see Credentials).")]
+    email = getattr(creds, "service_account_email", None)
+    if not email or email == "default":
+        return [result("storage.signing", Status.SKIPPED,
+                       "Cannot be checked from here: these are not a service account's credentials.",
+                       signblob_commands(section))]
+    return [await _sign_blob(ctx, client, creds, email, section)]
+
+
+async def _sign_blob(ctx: CheckContext, client: Gcp, creds, email: str, section: GcsStorage) -> CheckResult:
+    """Ask the IAM Credentials API to sign a few bytes as the service account: exactly what signed URLs need."""
+    import base64
+
+    from google.auth.transport.requests import Request
+
+    from wizard.checks import net
+
+    try:
+        await call(creds.refresh, Request(), within=client.timeout)
+        async with net.client(ctx, client.timeout) as http:
+            reply = await http.post(
+                f"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{email}:signBlob",
+                json={"payload": base64.b64encode(b"wandb-local-setup").decode()},
+                headers={"Authorization": f"Bearer {creds.token}"})
+    except Exception as exc:
+        return _fail("storage.signing", describe(exc, "asking IAM to sign a test payload"))
+    if reply.status_code == 200:
+        return result("storage.signing", Status.PASS, f"{email} may sign blobs (iam.serviceAccounts.signBlob).")
+    if reply.status_code == 403:
+        return result("storage.signing", Status.FAIL,
+                      f"{email} may not sign blobs (iam.serviceAccounts.signBlob): signed URLs will fail.",
+                      signblob_commands(section))
+    return result("storage.signing", Status.SKIPPED,
+                  f"Cannot be checked from here: the IAM Credentials API answered HTTP {reply.status_code}.",
+                  signblob_commands(section))
