@@ -37,6 +37,7 @@ def _assert_clear_failure(results, elapsed, *, kind):
     for result in results:
         assert result.message.strip(), f"{kind}: empty message"
         assert "Traceback" not in result.message
+        assert "could not run" not in result.message, f"{kind}: a check crashed: {result.message}"
         assert "\x1b" not in result.message + result.hint, f"{kind}: raw escape sequence in a message"
 
 
@@ -99,3 +100,18 @@ async def test_slack_api_probe_against_faults(fault_server, kind):  # noqa: F811
     _assert_clear_failure(results, time.monotonic() - started, kind=kind)
     api = [r for r in results if r.id == "slack.api"]
     assert api and api[0].status is Status.WARN, [(r.id, r.status, r.message) for r in results]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_s3_compatible_storage_against_faults(fault_server, kind):  # noqa: F811
+    draft = {"provider": "s3-compatible", "s3_compatible": {
+        "endpoint": f"127.0.0.1:{fault_server.ports[kind]}", "bucket": "wandb", "access_key": "minio",
+        "tls": kind == "tls"}}
+    section, errors = validate_step("storage", draft, {"storage.s3_compatible.secret_key": "CANARY-s3-secret"})
+    assert not errors
+    host, _ = validate_step("host", {"url": "https://wandb.example.com"})
+    results, elapsed = await _run("storage", {"storage": section, "host": host})
+    _assert_clear_failure(results, elapsed, kind=kind)
+    assert not any(r.status is Status.PASS for r in results if r.id.startswith(("storage.access", "storage.cors"))), \
+        [(r.id, r.status, r.message) for r in results]
+    assert all("CANARY-s3-secret" not in r.message + r.hint for r in results)

@@ -179,6 +179,11 @@ async def _no_answer(cache: RedisCache, exc: BaseException, text: str, timeout: 
                    "Check the port and the TLS setting.")
 
 
+def _not_redis(cache: RedisCache, text: str) -> CheckResult:
+    return _result("auth", Status.FAIL, f"{where(cache.host, cache.port)} answered, but not in the Redis protocol "
+                   f"({text}).", "Check the host and port: another service (HTTP?) listens there.")
+
+
 async def _command(connection, *args: str):
     await connection.send_command(*args)
     return await connection.read_response()
@@ -203,6 +208,8 @@ async def _session(cache: RedisCache, ctx: CheckContext, deadline: Deadline, sec
             raise _Failed(_auth_failure(cache, plain(exc))) from None
         except (rx.ConnectionError, rx.TimeoutError, asyncio.TimeoutError, OSError) as exc:
             raise _Failed(await _no_answer(cache, exc, plain(exc), connect_timeout, deadline)) from None
+        except rx.InvalidResponse as exc:
+            raise _Failed(_not_redis(cache, plain(exc))) from None
         try:
             pong = await asyncio.wait_for(_command(connection, "PING"), deadline.left())
         except (rx.AuthenticationError, rx.ResponseError) as exc:  # redis-py maps NOAUTH to AuthenticationError
@@ -215,6 +222,8 @@ async def _session(cache: RedisCache, ctx: CheckContext, deadline: Deadline, sec
             raise _Failed(_result("ping", Status.FAIL, f"PING failed: {text}")) from None
         except (rx.ConnectionError, rx.TimeoutError, asyncio.TimeoutError, OSError) as exc:
             raise _Failed(await _no_answer(cache, exc, plain(exc), connect_timeout, deadline)) from None
+        except rx.InvalidResponse as exc:
+            raise _Failed(_not_redis(cache, plain(exc))) from None
         if cache.password is None:
             auth = _result("auth", Status.WARN, "The server answers without authentication.",
                            "Protect it with a password (requirepass or an ACL user): W&B recommends authentication.")

@@ -107,14 +107,17 @@ def describe(exc: BaseException, client: Aws, doing: str) -> Verdict:
     if isinstance(exc, bx.EndpointConnectionError):
         return Verdict(Status.ERROR, f"Cannot connect to {where} while {doing}.",
                        "Check the endpoint address and port, and that the service is running.")
+    if isinstance(exc, (bx.ConnectionClosedError, bx.HTTPClientError)):
+        return Verdict(Status.ERROR, f"{where} closed the connection without a valid answer while {doing}.",
+                       "Check that the endpoint is an S3 API (address, port and the TLS switch).")
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
         return Verdict(Status.FAIL, "No AWS credentials were found for the checks (no access key given, and none in "
                                     "the environment, ~/.aws or an instance role).",
                        "Enter an access key ID and secret for the checks, or run the wizard where the AWS chain "
                        "provides credentials.")
     code, status = error_code(exc)
-    text = outside(hide(str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or str(exc),
-                        client.secrets()))
+    response = getattr(exc, "response", None) or {}
+    text = outside(hide(str(response.get("Error", {}).get("Message", "")) or str(exc), client.secrets()))
     if code in ("InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException"):
         return Verdict(Status.FAIL, f"{where} does not know this access key ID ({code}).",
                        "Copy the access key ID again; check that the key is active (IAM › Users › Security credentials).")
