@@ -115,3 +115,34 @@ async def test_s3_compatible_storage_against_faults(fault_server, kind):  # noqa
     assert not any(r.status is Status.PASS for r in results if r.id.startswith(("storage.access", "storage.cors"))), \
         [(r.id, r.status, r.message) for r in results]
     assert all("CANARY-s3-secret" not in r.message + r.hint for r in results)
+
+
+def _cloud_case(provider: str, fault_server, kind):  # noqa: F811
+    url = fault_server.url(kind)
+    if provider == "s3":
+        draft = {"provider": "s3", "s3": {"bucket": "wandb-files", "region": "us-east-1", "queue": "wandb-events",
+                                          "access_key_id": "AKIAFAULT"}}
+        return draft, {"storage.s3.secret_access_key": "CANARY-aws-secret"}, {"aws_endpoint_url": url}
+    if provider == "gcs":
+        draft = {"provider": "gcs", "gcs": {"bucket": "wandb-files"}}
+        return draft, {}, {"gcs_endpoint": url}
+    draft = {"provider": "azure", "azure": {"account": "devstoreaccount1", "container": "files", "queue": "events"}}
+    return (draft, {"storage.azure.account_key": "Q0FOQVJZLWF6dXJlLWtleQ=="},
+            {"azure_blob_endpoint": url + "/devstoreaccount1", "azure_queue_endpoint": url + "/devstoreaccount1"})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("provider", ["s3", "gcs", "azure"])
+async def test_cloud_storage_against_faults(fault_server, kind, provider):  # noqa: F811
+    draft, secrets, extra = _cloud_case(provider, fault_server, kind)
+    section, errors = validate_step("storage", draft, secrets)
+    assert not errors, errors
+    host, _ = validate_step("host", {"url": "https://wandb.example.com"})
+    ctx = CheckContext({"storage": section, "host": host}, timeout=TIMEOUT, extra={**extra, "storage_event_wait": 1})
+    started = time.monotonic()
+    results = await collect(checks_for("storage"), ctx)
+    _assert_clear_failure(results, time.monotonic() - started, kind=kind)
+    # Nothing that talks to the misbehaving endpoint may pass (only "not configured" skips may appear).
+    assert not any(r.status is Status.PASS for r in results), [(r.id, r.status, r.message) for r in results]
+    for secret in secrets.values():
+        assert all(secret not in r.message + r.hint for r in results)

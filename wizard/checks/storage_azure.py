@@ -309,13 +309,18 @@ async def _event_setup(ctx: CheckContext, section: AzureStorage):
     client = azure(ctx, section, budget=min(EVENTS_TIMEOUT, ctx.timeout * 4 + event_wait(ctx)))
     queue = client.queue()
     try:
-        await client.run(queue.get_queue_properties)
+        headers = await client.run(queue.get_queue_properties, cls=lambda response, body, headers: headers)
     except Exception as exc:
         if getattr(exc, "error_code", "") == "QueueNotFound":
             return [result("storage.queue", Status.FAIL,
                            f"The queue {section.queue} does not exist in the account {section.account}.",
                            "Create it (Queue service › Queues › + Queue), or correct the name.")], None
         return [_fail("storage.queue", describe(exc, client, f"looking up the queue {section.queue}"))], None
+    if not any(name.lower() == "x-ms-request-id" for name in (headers or {})):
+        # Anything answering 200 (a web page, a proxy) would otherwise look like an existing queue.
+        return [result("storage.queue", Status.ERROR,
+                       f"{client.queue_url} answered, but not as Azure Storage (no x-ms-request-id header).",
+                       "Check the storage account name and that no proxy answers in its place.")], None
     out = [result("storage.queue", Status.PASS, f"The queue {section.queue} exists.")]
     return out, lambda: _event_arrives(ctx, client, queue, section)
 
