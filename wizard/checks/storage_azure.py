@@ -309,7 +309,9 @@ async def _event_setup(ctx: CheckContext, section: AzureStorage):
     client = azure(ctx, section, budget=min(EVENTS_TIMEOUT, ctx.timeout * 4 + event_wait(ctx)))
     queue = client.queue()
     try:
-        headers = await client.run(queue.get_queue_properties, cls=lambda response, body, headers: headers)
+        headers: dict = {}
+        await client.run(queue.get_queue_properties,
+                         raw_response_hook=lambda response: headers.update(response.http_response.headers))
     except Exception as exc:
         if getattr(exc, "error_code", "") == "QueueNotFound":
             return [result("storage.queue", Status.FAIL,
