@@ -73,8 +73,8 @@ def sso_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instructio
     host = host_url(values)
     items = [
         Instruction(
-            "sso.callback", "Allowed callback (redirect) URL", f"{host}/oidc/callback",
-            note="Add it to the application client in your identity provider.",
+            "sso.callback", "Callback URL", f"{host}/oidc/callback",
+            note="Allow it as a callback (redirect) URL of the application client in your identity provider.",
         )
     ]
     if provider == "okta":
@@ -84,8 +84,8 @@ def sso_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instructio
         ))
     else:
         items.append(Instruction(
-            "sso.logout", "Allowed sign-out (logout) URL", host,
-            note="Where users land after signing out.",
+            "sso.logout", "Logout URL", host,
+            note="Allow it as the sign-out (logout) URL: where users land after signing out.",
         ))
     return items
 
@@ -147,9 +147,11 @@ def storage_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instru
     missing: list[str] = []
     if provider in ("s3", "s3-compatible"):
         items = [
-            Instruction("storage.cors-json", "Bucket CORS rule (JSON, S3 console › Permissions › CORS)",
-                        s3_cors_json(origin), note="Lets browsers upload and download files directly."),
-            Instruction("storage.cors-xml", "The same CORS rule as XML (older tools, MinIO mc)", s3_cors_xml(origin)),
+            Instruction("storage.cors-json", "Bucket CORS rule (JSON)", s3_cors_json(origin),
+                        note="S3 console › your bucket › Permissions › CORS. Lets browsers upload and download "
+                             "files directly."),
+            Instruction("storage.cors-xml", "Bucket CORS rule (XML)", s3_cors_xml(origin),
+                        note="The same rule for older tools and MinIO."),
         ]
         if provider == "s3":
             queue = str(draft.get("queue") or "").strip()
@@ -157,19 +159,20 @@ def storage_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instru
                 region = _value(draft, "region", v.aws_region, "REGION", missing)
                 bucket = _value(draft, "bucket", v.s3_bucket, "BUCKET", missing)
                 items.append(Instruction(
-                    "storage.sqs-policy", "SQS queue access policy (SQS › your queue › Access policy)",
+                    "storage.sqs-policy", "SQS queue access policy",
                     sqs_policy(region, _value(draft, "queue", v.sqs_queue_name, "QUEUE", missing), bucket),
-                    note="Replace <AWS-ACCOUNT-ID> with your 12-digit account ID; then send the bucket's "
-                         "s3:ObjectCreated:* events to the queue.",
+                    note="SQS › your queue › Access policy. Replace <AWS-ACCOUNT-ID> with your 12-digit account "
+                         "ID; then send the bucket's s3:ObjectCreated:* events to the queue.",
                     placeholders=("AWS-ACCOUNT-ID", *missing),
                 ))
         return items
     if provider == "gcs":
         bucket = _value(draft, "bucket", v.gcs_bucket, "BUCKET", missing)
         items = [Instruction(
-            "storage.gcs-cors", "Bucket CORS rule (gsutil cors set FILE gs://BUCKET)",
+            "storage.gcs-cors", "Bucket CORS rule (JSON)",
             json.dumps([{"origin": [origin], "method": ["GET", "HEAD", "PUT"], "responseHeader": ["*"],
                          "maxAgeSeconds": 3000}], indent=2),
+            note=f"Save it as cors.json, then run: gsutil cors set cors.json gs://{bucket}",
         )]
         topic = str(draft.get("topic") or "").strip()
         if topic:
@@ -178,19 +181,21 @@ def storage_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instru
             if project:
                 topic_ref = f"projects/{_value(draft, 'project', v.gcp_project, 'PROJECT', missing)}/topics/{topic_ref}"
             items.append(Instruction(
-                "storage.gsutil", "Bucket notification to Pub/Sub (run where gsutil is logged in)",
+                "storage.gsutil", "Bucket notification to Pub/Sub",
                 f"gsutil notification create -t {topic_ref} -f json gs://{bucket}",
-                note="The Cloud Storage service agent needs roles/pubsub.publisher on the topic.",
+                note="Run where gsutil is logged in. The Cloud Storage service agent needs "
+                     "roles/pubsub.publisher on the topic.",
                 placeholders=tuple(missing),
             ))
         return items
     if provider == "azure":
         account = _value(draft, "account", v.azure_account, "ACCOUNT", missing)
         return [Instruction(
-            "storage.azure-cors", "Blob service CORS rule (Azure CLI, or portal › CORS › Blob service)",
+            "storage.azure-cors", "Blob service CORS rule (Azure CLI)",
             f"az storage cors add --account-name {account} --services b --methods GET HEAD PUT "
             f"--origins {origin} --allowed-headers '*' --exposed-headers '*' --max-age 3600",
-            note="Allowed origin: the server URL; methods GET, HEAD, PUT; all headers allowed and exposed.",
+            note="Or in the portal: Storage account › CORS › Blob service: origin = the server URL, methods "
+                 "GET, HEAD, PUT, all headers allowed and exposed.",
             placeholders=tuple(missing),
         )]
     return []
@@ -220,10 +225,11 @@ def database_instructions(values: Mapping[str, Mapping[str, Any]], secrets: Mapp
     name = str(draft.get("database") or "wandb_local").strip()
     password = (secrets or {}).get("database.mysql.password") or ""
     return [Instruction(
-        "database.mysql-sql", "Create the database and user (run as a MySQL administrator)",
+        "database.mysql-sql", "Database and user (SQL)",
         mysql_statements(user, name, MASK if password else "<PASSWORD>"),
         copy_text=mysql_statements(user, name, password or "<PASSWORD>"),
-        note="The copy holds the password you entered." if password else "Enter the password above, or replace <PASSWORD>.",
+        note="Run as a MySQL administrator. " + ("The copy holds the password you entered." if password
+                                                 else "Enter the password above, or replace <PASSWORD>."),
     )]
 
 
@@ -232,8 +238,8 @@ def database_instructions(values: Mapping[str, Mapping[str, Any]], secrets: Mapp
 
 def slack_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
     return [Instruction(
-        "slack.redirect", "Slack app › OAuth & Permissions › Redirect URL", host_url(values),
-        note="Also give the bot the incoming-webhook scope.",
+        "slack.redirect", "Slack redirect URL", host_url(values),
+        note="Slack app › OAuth & Permissions › Redirect URLs. Also give the bot the incoming-webhook scope.",
     )]
 
 

@@ -1,0 +1,498 @@
+"""The interactive wizard: a Textual App over wizard.flow. Screens collect input and show results; the domain
+(wizard/) does the rest. `run_wizard` is what the CLI calls."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer
+
+from screens.commands import WizardCommands
+from screens.modals import ConfirmScreen, HelpScreen, NoticeScreen, PassphraseScreen, SessionPickerScreen
+from screens.steps import STEP_VIEWS, StepView
+from screens.widgets.step_list import StepList
+from screens.widgets.text import Plain
+from wizard import secrets as keyrings
+from wizard.flow import WizardFlow, default_session_name, describe_summary, utc_now
+from wizard.secrets import SecretsError, SecretStore
+from wizard.session import SessionError, SessionLocked, SessionStore
+from wizard.steps import STEP_IDS, step_title
+
+EXIT_OK, EXIT_FAILED, EXIT_LOCKED, EXIT_UNREADABLE, EXIT_KEYRING = 0, 1, 3, 4, 5
+PASSPHRASE_ENV = "WANDB_LOCAL_SETUP_PASSPHRASE"
+DEBUG_ENV = "WANDB_LOCAL_SETUP_DEBUG"
+SAVE_DELAY = 0.5  # seconds after the last keystroke before the draft is written
+
+KEYS_HELP = """Keys
+  F8, ctrl+n, alt+→   next step          F7, alt+←   previous step
+  F2                  step list (↑/↓, Enter opens a step)
+  Tab, shift+Tab      next / previous field
+  Enter               open a list (Select), press a button, copy a text box
+  ctrl+r              run the step's live checks
+  c, Enter, ctrl+y    copy the text box that has the focus (ctrl+y elsewhere: the first one)
+  ctrl+p              command palette: jump to a step, run an action
+  ctrl+t              hide / show the step list (small terminals)
+  ctrl+s              save now (values are also saved as you leave each field)
+  F1, ?               this help             ctrl+q, ctrl+c   save and quit
+
+Status of a step
+  · todo   nothing entered       ✎ edited   changed, not checked yet
+  ✓ ok     valid (and checked)   ! warn     checked, with warnings
+  ✗ failed has problems or a failed check: open it to see them"""
+
+
+class WizardApp(App[int]):
+    CSS_PATH = str(Path(__file__).resolve().parent.parent / "assets" / "wizard.tcss")
+    TITLE = "W&B Local setup"
+    COMMANDS = App.COMMANDS | {WizardCommands}
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help"),
+        Binding("f7,alt+left", "back", "Back"),
+        Binding("f8,ctrl+n,alt+right", "next", "Next"),
+        Binding("ctrl+r", "run_checks", "Checks"),
+        Binding("f2", "focus_steps", "Steps"),
+        Binding("ctrl+t", "toggle_steps", "Steps on/off", show=False),
+        Binding("ctrl+y", "copy_first", "Copy", show=False),
+        Binding("ctrl+s", "save", "Save", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        session_name: str | None = None,
+        new: bool = False,
+        *,
+        store: SessionStore | None = None,
+        secret_store: SecretStore | None = None,
+        keyring_backend: str | None = None,
+        passphrase: str | None = None,
+        clock: Callable[[], Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.session_name = session_name
+        self.new = new
+        self.store = store or SessionStore()
+        self.injected_secrets = secret_store
+        self.keyring_backend = keyring_backend
+        self.passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV) or None
+        self.clock = clock or utc_now
+        self.flow: WizardFlow | None = None
+        self.exit_code = EXIT_OK
+        self.keyring_text = "(opening the keyring…)"
+        self.current_step: str | None = None
+        self._save_timer = None
+        self._secrets_lock = threading.Lock()
+        self._picker_used = False
+        self._view: StepView | None = None
+        self.crash_message = ""
+
+    # ---- layout
+
+    def compose(self) -> ComposeResult:
+        yield Plain("W&B Local setup", id="title-bar")
+        with Horizontal(id="main"):
+            yield StepList(id="steps")
+            with VerticalScroll(id="body"):
+                yield Plain("Opening the session…", id="placeholder")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#steps", StepList).disabled = True
+        if not self.is_headless:
+            try:
+                import asyncio
+
+                loop = asyncio.get_running_loop()
+                loop.add_signal_handler(signal.SIGHUP, self._hangup)  # the SSH connection dropped
+                loop.add_signal_handler(signal.SIGTERM, self._hangup)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        if self.session_name is not None:
+            self.open_session(self.session_name, self.new)
+        elif self.new:
+            self.open_session(self._unused_name(), new=True)
+        else:
+            self.pick_session()
+
+    # ---- choosing and opening a session
+
+    def pick_session(self, error: str = "") -> None:
+        try:
+            summaries = self.store.list()
+        except SessionError as exc:
+            summaries, error = [], str(exc)
+        if not summaries and not error:
+            self.open_session(self._unused_name(), new=True)
+            return
+        self._picker_used = True
+        sessions = [(s.name, describe_summary(s, self.clock), s.error is None) for s in summaries]
+
+        def chosen(answer: tuple[str, bool] | None) -> None:
+            if answer is None:
+                self.exit(EXIT_OK)
+            else:
+                self.open_session(*answer)
+
+        self.push_screen(SessionPickerScreen(sessions, self._unused_name(), error), chosen)
+
+    def _unused_name(self) -> str:
+        base = default_session_name(self.clock)
+        name, n = base, 2
+        while self.store.exists(name):
+            name, n = f"{base}-{n}", n + 1
+        return name
+
+    def open_session(self, name: str, new: bool = False) -> None:
+        try:
+            self.flow = WizardFlow.open(name, new=new, store=self.store, clock=self.clock)
+        except SessionLocked as exc:
+            self.exit_code = EXIT_LOCKED
+            self._refuse("Session in use", str(exc))
+            return
+        except SessionError as exc:
+            self.exit_code = EXIT_UNREADABLE
+            self._refuse("Session cannot be opened", str(exc))
+            return
+        self.exit_code = EXIT_OK
+        self.setup_keyring()
+
+    def _refuse(self, title: str, message: str) -> None:
+        choices = ([("pick", "Choose another session")] if self._picker_used else []) + [("quit", "Quit")]
+
+        def answered(choice: str | None) -> None:
+            if choice == "pick":
+                self.pick_session()
+            else:
+                self.exit(self.exit_code)
+
+        self.query_one("#placeholder", Plain).set_text(Text(message))
+        self.push_screen(NoticeScreen(title, message, choices, default="quit"), answered)
+
+    # ---- the keyring
+
+    def setup_keyring(self, error: str = "") -> None:
+        if self.injected_secrets is not None:
+            self._attach(self.injected_secrets)
+            return
+        self._describe_keyring(error)
+
+    @work(thread=True, exclusive=True, group="keyring-open", exit_on_error=False, description="find the keyring")
+    def _describe_keyring(self, error: str) -> None:
+        # Asking D-Bus which daemon answers can take a moment: not on the UI thread.
+        choice = keyrings.describe_backend(self.keyring_backend)
+        self.call_from_thread(self._keyring_chosen, choice, error)
+
+    def _keyring_chosen(self, choice: keyrings.BackendChoice, error: str) -> None:
+        if choice.problem:
+            self._keyring_problem(choice.problem, retry=False)
+        elif choice.needs_passphrase:
+            if self.passphrase and not error:
+                self._open_keyring(self.passphrase)
+            else:
+                self._ask_passphrase(choice, error)
+        else:
+            self._open_keyring(None)
+
+    def _ask_passphrase(self, choice: keyrings.BackendChoice, error: str = "") -> None:
+        def answered(passphrase: str | None) -> None:
+            if passphrase is None:
+                self._without_keyring()
+            else:
+                self._open_keyring(passphrase)
+
+        self.push_screen(PassphraseScreen(choice.name, choice.new_file, error, choice.note), answered)
+
+    @work(thread=True, exclusive=True, group="keyring-open", exit_on_error=False, description="open the keyring")
+    def _open_keyring(self, passphrase: str | None) -> None:
+        try:
+            store = keyrings.open_store(self.keyring_backend, passphrase=passphrase)
+        except keyrings.WrongPassphrase as exc:
+            self.call_from_thread(self.setup_keyring, str(exc))
+            return
+        except keyrings.PassphraseRequired as exc:
+            self.call_from_thread(self.setup_keyring, str(exc))
+            return
+        except SecretsError as exc:
+            self.call_from_thread(self._keyring_problem, str(exc), True)
+            return
+        self._load_secrets(store)
+
+    def _attach(self, store: SecretStore) -> None:
+        self.run_worker(lambda: self._load_secrets(store), thread=True, exclusive=True, group="keyring-open",
+                        exit_on_error=False, description="read the session's secrets")
+
+    def _load_secrets(self, store: SecretStore) -> None:
+        try:
+            with self._secrets_lock:
+                self.flow.attach_secrets(store)
+        except SecretsError as exc:
+            self.call_from_thread(self._keyring_problem, str(exc), True)
+            return
+        self.call_from_thread(self._keyring_ready, store)
+
+    def _keyring_problem(self, message: str, retry: bool) -> None:
+        choices = ([("retry", "Try again")] if retry else []) + [
+            ("without", "Continue without a keyring (secrets are not saved)"),
+            ("quit", "Quit (everything typed so far is saved)"),
+        ]
+
+        def answered(choice: str | None) -> None:
+            if choice == "retry":
+                self.setup_keyring()
+            elif choice == "without":
+                self._without_keyring()
+            else:
+                self.exit_code = EXIT_KEYRING
+                self.quit_wizard()
+
+        self.push_screen(NoticeScreen("The keyring cannot be used", message, choices, default="without"), answered)
+
+    def _without_keyring(self) -> None:
+        self.flow.attach_secrets(None)
+        self._keyring_ready(None)
+
+    def _keyring_ready(self, store: SecretStore | None) -> None:
+        if store is None:
+            self.keyring_text = ("no keyring: secrets are kept only while the wizard runs and must be typed again "
+                                 "next time")
+        else:
+            note = getattr(getattr(store, "choice", None), "note", "")
+            self.keyring_text = store.backend_name + (f" (no system keyring here: {note})" if note else "")
+        self.query_one("#steps", StepList).disabled = False
+        self.show_step(self.flow.start_step())
+
+    # ---- steps
+
+    @property
+    def view(self) -> StepView | None:
+        view = self._view
+        return view if view is not None and view.is_attached else None
+
+    def show_step(self, step: str) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        body.remove_children()
+        view = STEP_VIEWS[step](self.flow)
+        self._view = view
+        body.mount(view)
+        body.scroll_home(animate=False)
+        self.current_step = step
+        self.flow.go_to(step)
+        self.refresh_steps()
+        self.save_soon(immediate=True)
+        self.call_after_refresh(self._focus_first, view)
+
+    def _focus_first(self, view: StepView) -> None:
+        target = view.first_focus()
+        if target is not None:
+            target.focus()
+        else:
+            self.query_one("#steps", StepList).focus()
+
+    def refresh_steps(self) -> None:
+        flow = self.flow
+        if flow is None:
+            return
+        self.query_one("#steps", StepList).show({s: flow.status(s) for s in STEP_IDS}, self.current_step)
+        index = STEP_IDS.index(self.current_step) + 1 if self.current_step else 0
+        title = step_title(self.current_step) if self.current_step else ""
+        warn = "  · secrets NOT saved" if flow.secrets is None and self.current_step else ""
+        self.query_one("#title-bar", Plain).set_text(
+            Text(f"W&B Local setup · {flow.name} · step {index}/{len(STEP_IDS)}: {title}{warn}"))
+
+    def _busy(self) -> bool:
+        """No session yet, or a dialog is open: navigation keys wait (F8 under a dialog must not move the step)."""
+        from textual.command import CommandPalette
+
+        dialogs = [s for s in self.screen_stack[1:] if not isinstance(s, CommandPalette)]
+        return self.flow is None or self.current_step is None or bool(dialogs)
+
+    def go_to(self, step: str) -> None:
+        if self._busy() or step == self.current_step:
+            return
+        self._leave_to(step)
+
+    def jump_to(self, step: str) -> None:
+        """From the command palette (which may still be closing when its command runs)."""
+        if self.flow is None or self.current_step is None or step == self.current_step:
+            return
+        self._leave_to(step)
+
+    def _leave_to(self, target: str) -> None:
+        view = self.view
+        step = self.current_step
+        if view is not None and view.checks_panel is not None:
+            view.checks_panel.cancel()
+        self.flow.leave_step(step)
+        self.flush_secrets(step)
+        self.show_step(target)
+
+    def action_next(self) -> None:
+        if self._busy():
+            return
+        target = self.flow.next_step(self.current_step)
+        if target is None:
+            self.notify("This is the last step.", timeout=3)
+            return
+        _, errors = self.flow.validate(self.current_step)
+        if not errors:
+            self._leave_to(target)
+            return
+        view = self.view
+        if view is not None:
+            view.reveal_errors()
+        noun = "problem" if len(errors) == 1 else "problems"
+        details = "\n".join(f"✗ {error.label}: {error.message}" for error in errors)
+
+        def answered(go_on: bool | None) -> None:
+            if go_on:
+                self._leave_to(target)
+
+        self.push_screen(ConfirmScreen(
+            f"{step_title(self.current_step)} has {len(errors)} {noun}",
+            f"Continue to {step_title(target)} anyway? This step will be marked ✗ failed until it is corrected.",
+            details, yes="Continue, mark failed", no="Stay and fix",
+        ), answered)
+
+    def action_back(self) -> None:
+        if self._busy():
+            return
+        target = self.flow.previous_step(self.current_step)
+        if target is not None:
+            self._leave_to(target)
+
+    @on(StepList.Chosen)
+    def _chosen(self, event: StepList.Chosen) -> None:
+        self.go_to(event.step)
+
+    def action_focus_steps(self) -> None:
+        steps = self.query_one("#steps", StepList)
+        if not steps.display:
+            steps.display = True
+        steps.focus()
+
+    def action_toggle_steps(self) -> None:
+        steps = self.query_one("#steps", StepList)
+        steps.display = not steps.display
+
+    def action_run_checks(self) -> None:
+        view = self.view
+        if view is not None and not self._busy():
+            view.run_checks()
+
+    def action_copy_first(self) -> None:
+        """ctrl+y outside a text box copies the step's first text to paste elsewhere."""
+        view = self.view
+        blocks = list(view.query("InstructionBlock")) if view is not None else []
+        if not blocks:
+            self.notify("This step has no text to copy.", timeout=3)
+            return
+        blocks[0].action_copy()
+
+    def action_help(self) -> None:
+        view = self.view
+        if view is None:
+            self.push_screen(HelpScreen("Help", KEYS_HELP))
+            return
+        body = (view.INTRO + "\n\n" if view.INTRO else "") + view.HELP + "\n\n" + KEYS_HELP
+        self.push_screen(HelpScreen(f"Help: {step_title(view.STEP)}", body))
+
+    # ---- saving
+
+    def save_soon(self, immediate: bool = False) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        if immediate:
+            self.save_now()
+        else:
+            self._save_timer = self.set_timer(SAVE_DELAY, self.save_now)
+
+    def save_now(self) -> None:
+        if self.flow is None:
+            return
+        try:
+            self.flow.save()
+        except SessionError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+
+    def action_save(self) -> None:
+        self.save_now()
+        if self.flow is not None:
+            self.notify(f"Saved session '{self.flow.name}'.", timeout=3, markup=False)
+
+    def flush_secrets(self, step: str) -> None:
+        if self.flow is None or not self.flow.pending_secrets(step) or self.flow.secrets is None:
+            return
+        self.run_worker(lambda: self._flush(step), thread=True, group="keyring-write", exit_on_error=False,
+                        description="save secrets to the keyring")
+
+    def _flush(self, step: str) -> None:
+        try:
+            with self._secrets_lock:
+                self.flow.flush_secrets(step)
+        except SecretsError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10, markup=False)
+
+    # ---- quitting (ctrl+q, ctrl+c, SIGHUP): everything typed is kept
+
+    def close_flow(self) -> None:
+        flow, self.flow = self.flow, None
+        if flow is None:
+            return
+        with self._secrets_lock:
+            try:
+                flow.close()
+            except SessionError:
+                pass
+
+    def quit_wizard(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self.close_flow()
+        self.exit(self.exit_code)
+
+    async def action_quit(self) -> None:
+        self.quit_wizard()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug must not show a traceback or lose input: save, then exit with one plain message (the CLI prints
+        it). Tests (headless) and WANDB_LOCAL_SETUP_DEBUG=1 keep Textual's own handling, traceback included."""
+        if self.is_headless or os.environ.get(DEBUG_ENV):
+            super()._handle_exception(error)
+            return
+        try:
+            self.close_flow()
+        except Exception:
+            pass
+        self.crash_message = (f"unexpected error ({type(error).__name__}: {error}). Everything typed up to the last "
+                              f"field left is saved; set {DEBUG_ENV}=1 for details.")
+        self.exit_code = EXIT_FAILED
+        self.exit(EXIT_FAILED)
+
+    def _hangup(self) -> None:
+        self.close_flow()
+        self.exit(EXIT_FAILED)
+
+
+def run_wizard(session_name: str | None, new: bool = False) -> int:
+    """Run the interactive wizard; returns the exit code (see wizard.cli)."""
+    app = WizardApp(session_name, new)
+    try:
+        result = app.run()
+    finally:
+        app.close_flow()
+    if app.crash_message:
+        import sys
+
+        print(f"wandb-local-setup: {app.crash_message}", file=sys.stderr)
+    return result if isinstance(result, int) else app.exit_code

@@ -1,0 +1,288 @@
+"""The base of every step view: heading, the step's form (built from the model), inline errors, the texts to paste
+elsewhere, and the live checks. Step modules only say which fields and which extra text they show."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Checkbox, ContentSwitcher, Input, Select
+
+from screens.widgets.checks_panel import ChecksFinished, ChecksPanel
+from screens.widgets.form import FieldEdited, FieldRow, make_row, typed_value, widget_id
+from screens.widgets.instructions import InstructionsPanel
+from screens.widgets.text import Plain
+from wizard.draft import FieldError, provider_key
+from wizard.flow import PROVIDER_LABELS, FieldSpec, WizardFlow, providers, status_label, step_fields
+from wizard.steps import step_title
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+VALIDATE_DELAY = 0.3  # seconds after the last keystroke before errors are refreshed
+AUTO_CHECK_DELAY = 1.5  # seconds of quiet on a valid step before its live checks run
+
+
+class StepView(Vertical):
+    """One step. Subclasses set STEP, INTRO and HELP, and may override compose_body()."""
+
+    STEP = ""
+    INTRO = ""
+    HELP = ""
+    KEYS_HELP = ""  # extra keys of this step, for the help screen
+
+    DEFAULT_CSS = """
+    StepView { height: auto; padding: 0 1; }
+    StepView .step-heading { text-style: bold; margin-bottom: 0; }
+    StepView .step-intro { margin-bottom: 1; }
+    StepView .step-errors { display: none; margin-bottom: 1; text-style: bold; }
+    StepView .step-errors.-shown { display: block; }
+    StepView ContentSwitcher { height: auto; }
+    StepView .provider-pane { height: auto; }
+    """
+
+    def __init__(self, flow: WizardFlow) -> None:
+        super().__init__(classes=f"step-view step-{self.STEP}")
+        self.flow = flow
+        self.touched: set[tuple[str, ...]] = set()
+        self.show_all = flow.status(self.STEP).value == "failed"
+        self._validate_timer = None
+        self._check_timer = None
+
+    @property
+    def wizard(self) -> "WizardApp":
+        return self.app  # type: ignore[return-value]
+
+    # ---- layout
+
+    def compose(self) -> ComposeResult:
+        yield Plain(self.heading(), classes="step-heading", id="step-heading")
+        if self.INTRO:
+            yield Plain(self.INTRO, classes="step-intro")
+        yield Plain("", classes="step-errors", id="step-errors")
+        yield from self.compose_body()
+        if self.has_instructions():
+            yield InstructionsPanel(self.flow.instructions(self.STEP), id="instructions")
+        if self.flow.has_checks(self.STEP):
+            yield ChecksPanel(self.STEP, id="checks")
+
+    def heading(self) -> Text:
+        status = self.flow.status(self.STEP)
+        return Text(f"{step_title(self.STEP)}  [{status_label(status)}]")
+
+    def has_instructions(self) -> bool:
+        return False
+
+    def compose_body(self) -> ComposeResult:
+        """Default: the step's fields, or a provider choice with each provider's fields."""
+        choices = providers(self.STEP)
+        if not choices:
+            yield from self.field_rows(step_fields(self.STEP))
+            return
+        current = self.flow.provider(self.STEP)
+        spec = FieldSpec(("provider",), "provider", "Provider", self.PROVIDER_HELP, "choice", False,
+                         default=current, choices=tuple(choices))
+        row = FieldRow(self.STEP, spec, current, labels=PROVIDER_LABELS)
+        yield row
+        with ContentSwitcher(initial=f"pane-{provider_key(current)}", id="providers"):
+            for name in choices:
+                with Vertical(id=f"pane-{provider_key(name)}", classes="provider-pane"):
+                    specs = step_fields(self.STEP, name)
+                    if not specs:
+                        yield Plain(self.NOTHING_TO_SET.get(name, "Nothing to set for this choice."),
+                                    classes="step-intro")
+                    yield from self.field_rows(specs)
+
+    PROVIDER_HELP = ""
+    NOTHING_TO_SET: dict[str, str] = {}
+
+    def field_rows(self, specs: list[FieldSpec]) -> ComposeResult:
+        for spec in specs:
+            yield make_row(self.STEP, spec, self.flow.value(self.STEP, spec.path))
+
+    def on_mount(self) -> None:
+        self.refresh_errors()
+        if self.flow.has_checks(self.STEP) and self.flow.status(self.STEP).value in ("untouched", "edited"):
+            self._schedule_checks(0.2)
+
+    # ---- input events (collect, hand to wizard.flow, show the result)
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        path = getattr(event.input, "field_path", None)
+        if path is None:
+            return
+        kind = self._kind(path)
+        self._edited(path, typed_value(kind, event.value), event.input)
+
+    @on(Input.Blurred)
+    def _input_left(self, event: Input.Blurred) -> None:
+        path = getattr(event.input, "field_path", None)
+        if path is None:
+            return
+        self.touched.add(path)
+        self.wizard.save_soon(immediate=True)
+        self.refresh_errors()
+
+    @on(Input.Submitted)
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        if getattr(event.input, "field_path", None) is not None:
+            event.stop()
+            self.screen.focus_next()
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        path = getattr(event.select, "field_path", None)
+        if path is None or event.value is Select.NULL:
+            return
+        if path == ("provider",):
+            if event.value != self.flow.provider(self.STEP):
+                self.flow.set_provider(self.STEP, str(event.value))
+                self.query_one("#providers", ContentSwitcher).current = f"pane-{provider_key(str(event.value))}"
+                self.touched.add(path)
+                self._after_edit(immediate=True)
+            return
+        self._edited(path, event.value, event.select, left=True)
+
+    @on(Checkbox.Changed)
+    def _checkbox_changed(self, event: Checkbox.Changed) -> None:
+        path = getattr(event.checkbox, "field_path", None)
+        if path is not None:
+            self._edited(path, bool(event.value), event.checkbox, left=True)
+
+    @on(FieldEdited)
+    def _list_edited(self, event: FieldEdited) -> None:
+        event.stop()
+        if self.flow.set_value(self.STEP, event.path, event.value):
+            self.touched.add(event.path)
+            self._after_edit(immediate=event.left)
+        elif event.left:
+            self.touched.add(event.path)
+            self.wizard.save_soon(immediate=True)
+            self.refresh_errors()
+
+    def _kind(self, path: tuple[str, ...]) -> str:
+        try:
+            row = self.query_one(f"#{widget_id(self.STEP, path, 'row')}")
+        except Exception:
+            return "text"
+        return getattr(getattr(row, "spec", None), "kind", "text")
+
+    def _edited(self, path: tuple[str, ...], value: Any, control: Any, left: bool = False) -> None:
+        if self.flow.value(self.STEP, path) is None and str(value) == getattr(control, "initial_text", None):
+            return  # the control showing its default on mount is not an edit
+        if self.flow.set_value(self.STEP, path, value):
+            self.touched.add(path)
+            self._after_edit(immediate=left)
+
+    def _after_edit(self, immediate: bool = False) -> None:
+        panel = self.checks_panel
+        if panel is not None:
+            panel.cancel("A value changed: checks will run again when the step is valid.")
+        self.wizard.refresh_steps()
+        self.query_one("#step-heading", Plain).set_text(self.heading())
+        self.wizard.save_soon(immediate=immediate)
+        if self._validate_timer is not None:
+            self._validate_timer.stop()
+        if immediate:
+            self._validate_timer = None
+            self.call_later(self.refresh_errors)
+        else:
+            self._validate_timer = self.set_timer(VALIDATE_DELAY, self.refresh_errors)
+
+    # ---- errors, instructions, checks
+
+    def refresh_errors(self) -> list[FieldError]:
+        _, errors = self.flow.validate(self.STEP)
+        by_row: dict[tuple[str, ...], str] = {}
+        general: list[str] = []
+        row_paths = [w.path for w in self._rows()]
+        for error in errors:
+            match = max((p for p in row_paths if error.path[: len(p)] == p), key=len, default=None)
+            if match is not None and (self.show_all or match in self.touched):
+                by_row.setdefault(match, error.message if match == error.path else f"{error.label}: {error.message}")
+            elif match is None and (self.show_all or self.touched):
+                general.append(error.message)
+        for row in self._rows():
+            row.show_error(by_row.get(row.path))
+        box = self.query_one("#step-errors", Plain)
+        box.set_text(Text("\n".join(f"✗ {m}" for m in general)))
+        box.set_class(bool(general), "-shown")
+        if self.has_instructions():
+            try:
+                self.query_one(InstructionsPanel).show(self.flow.instructions(self.STEP))
+            except Exception:
+                pass
+        if not errors and self.checks_panel is not None and self.flow.status(self.STEP).value == "edited":
+            self._schedule_checks(AUTO_CHECK_DELAY)
+        return errors
+
+    def on_descendant_focus(self, event) -> None:
+        """Underline the title of the field that has the focus (not colour alone)."""
+        chain = set(event.widget.ancestors_with_self)
+        for row in self._rows():
+            row.set_class(row in chain, "-focused")
+
+    def _rows(self) -> list[Any]:
+        return [w for w in self.query("FieldRow, ExtraEnvEditor") if getattr(w, "step", None) == self.STEP]
+
+    def reveal_errors(self) -> None:
+        self.show_all = True
+        self.refresh_errors()
+
+    @property
+    def checks_panel(self) -> ChecksPanel | None:
+        try:
+            return self.query_one(ChecksPanel)
+        except Exception:
+            return None
+
+    def _schedule_checks(self, delay: float) -> None:
+        if self._check_timer is not None:
+            self._check_timer.stop()
+        self._check_timer = self.set_timer(delay, self.run_checks_if_valid)
+
+    def run_checks_if_valid(self) -> None:
+        panel = self.checks_panel
+        if panel is None or panel.running:
+            return
+        _, errors = self.flow.validate(self.STEP)
+        if not errors:
+            panel.run(self.flow.check_context())
+
+    def run_checks(self) -> None:
+        panel = self.checks_panel
+        if panel is None:
+            self.app.notify("This step has no live checks.", timeout=3)
+            return
+        _, errors = self.flow.validate(self.STEP)
+        if errors:
+            self.reveal_errors()
+            panel.blocked(f"Correct the {len(errors)} problem(s) above first: checks need valid values.")
+            return
+        panel.run(self.flow.check_context())
+
+    @on(ChecksFinished)
+    def _checks_finished(self, event: ChecksFinished) -> None:
+        event.stop()
+        if event.step != self.STEP:
+            return
+        self.flow.record_checks(self.STEP, event.results)
+        self.query_one("#step-heading", Plain).set_text(self.heading())
+        self.wizard.refresh_steps()
+        self.wizard.save_soon(immediate=True)
+
+    def on_unmount(self) -> None:
+        for timer in (self._validate_timer, self._check_timer):
+            if timer is not None:
+                timer.stop()
+
+    def first_focus(self) -> Any:
+        """The widget to focus when the step opens."""
+        for widget in self.query("Input, Select, Checkbox, Button, InstructionBlock"):
+            if widget.focusable:
+                return widget
+        return None

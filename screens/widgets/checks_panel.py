@@ -1,0 +1,156 @@
+"""Live checks of a step: runs wizard.checks in a worker (exclusive, one group per step), shows each check's state,
+message and hint literally, offers fixes behind a confirmation that shows the exact changes first."""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Button
+
+from screens.widgets.text import Plain
+from wizard.checks import CheckContext, CheckResult, checks_for, run_checks
+
+
+class ChecksFinished(Message):
+    def __init__(self, step: str, results: list[CheckResult]) -> None:
+        super().__init__()
+        self.step = step
+        self.results = results
+
+
+def _result_text(title: str, state: str, message: str = "", hint: str = "") -> Text:
+    text = Text()
+    text.append(f"{state:<8} ", style="bold")
+    text.append(title, style="underline")
+    if message:
+        text.append("\n" + message)
+    if hint:
+        text.append("\n→ " + hint, style="italic")
+    return text
+
+
+class ChecksPanel(Vertical):
+    """Shows and runs the live checks of one step. Works for any step with registered checks."""
+
+    DEFAULT_CSS = """
+    ChecksPanel { height: auto; border-top: solid $secondary; padding-top: 0; margin-top: 1; }
+    ChecksPanel .checks-title { text-style: bold; }
+    ChecksPanel .check-row { height: auto; margin-bottom: 1; }
+    ChecksPanel .check-fix { width: auto; margin-bottom: 1; }
+    ChecksPanel .checks-note { color: $text-muted; }
+    """
+
+    def __init__(self, step: str, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.step = step
+        self.checks = checks_for(step)
+        self.results: dict[str, CheckResult] = {}
+        self.running = False
+        self._generation = 0
+        self._fixes: dict[str, CheckResult] = {}
+
+    @property
+    def group(self) -> str:
+        return f"checks-{self.step}"
+
+    def compose(self) -> ComposeResult:
+        yield Plain("Live checks (ctrl+r runs them again)", classes="checks-title")
+        yield Plain("Not run yet: they run by themselves once the values are valid.", classes="checks-note",
+                    id="checks-note")
+        yield Vertical(id="check-rows")
+
+    def _rows(self) -> Vertical:
+        return self.query_one("#check-rows", Vertical)
+
+    def _note(self, text: str) -> None:
+        self.query_one("#checks-note", Plain).set_text(text)
+
+    def run(self, ctx: CheckContext) -> None:
+        self.running = True
+        self._generation += 1
+        self._note("Running… (edit a value or leave the step to stop)")
+        self.run_worker(self._run(ctx, self._generation), group=self.group, exclusive=True, exit_on_error=False,
+                        description=f"live checks of {self.step}")
+
+    async def _run(self, ctx: CheckContext, generation: int) -> None:
+        rows = self._rows()
+        await rows.remove_children()
+        self.results.clear()
+        self._fixes.clear()
+        widgets = {}
+        for check in self.checks:
+            widget = Plain(_result_text(check.title, "… running"), classes="check-row")
+            widgets[check.id] = widget
+        await rows.mount_all(widgets.values())
+        try:
+            async with aclosing(run_checks(self.checks, ctx)) as stream:
+                async for result in stream:
+                    self.results[result.id] = result
+                    text = _result_text(result.title, result.status.symbol, result.message, result.hint)
+                    if result.id in widgets:
+                        widgets[result.id].set_text(text)
+                    else:  # a check may yield several results with their own ids
+                        widgets[result.id] = Plain(text, classes="check-row")
+                        await rows.mount(widgets[result.id])
+                    if result.fix is not None:
+                        self._fixes[result.id] = result
+                        button = Button(Text(f"Fix: {result.fix.description}"), classes="check-fix", compact=True,
+                                        id=f"fix-{result.id.replace('.', '-')}")
+                        button.check_id = result.id  # type: ignore[attr-defined]
+                        await rows.mount(button, after=widgets[result.id])
+        finally:
+            if generation == self._generation:  # a newer run (or a cancel) owns the state now
+                self.running = False
+        if generation != self._generation:
+            return
+        results = list(self.results.values())
+        self._note(f"Done: {len(results)} result(s). ctrl+r runs them again.")
+        self.post_message(ChecksFinished(self.step, results))
+
+    def cancel(self, note: str = "Stopped.") -> None:
+        if self.running:
+            self._generation += 1
+            self.workers.cancel_group(self, self.group)
+            self.running = False
+            self._note(note)
+
+    def blocked(self, note: str) -> None:
+        self.cancel()
+        self._note(note)
+
+    @on(Button.Pressed, ".check-fix")
+    def _fix(self, event: Button.Pressed) -> None:
+        event.stop()
+        result = self._fixes.get(getattr(event.button, "check_id", ""))
+        if result is None or result.fix is None:
+            return
+        from screens.modals import ConfirmScreen
+
+        fix = result.fix
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self._apply(fix)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Fix: {fix.description}", "These changes will be applied:", fix.changes,
+                          yes="Apply", no="Cancel"),
+            answered,
+        )
+
+    @work(exclusive=True, group="fix", exit_on_error=False, description="apply a fix")
+    async def _apply(self, fix) -> None:
+        try:
+            await fix.apply()
+        except Exception as exc:  # shown as text, never a traceback
+            self.app.notify(f"The fix failed: {type(exc).__name__}: {exc}", severity="error", markup=False)
+            return
+        self.app.notify("Fix applied: running the checks again.")
+        view = self.parent
+        if hasattr(view, "run_checks"):
+            view.run_checks()

@@ -1,0 +1,221 @@
+"""A form builder: one row per model field (title, control, one-line help, inline error).
+
+str -> Input, SecretStr -> Input(password=True), bool -> checkbox with a yes/no word, Literal -> Select,
+int -> Input(type="integer"), tuple of rows -> an editable list. Titles and help come from wizard.flow.FieldSpec
+(the pydantic Field metadata), so the models stay the one source of truth.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Select
+
+from screens.widgets.text import Plain
+from wizard.flow import FieldSpec
+
+
+def widget_id(step: str, path: tuple[str, ...], suffix: str = "") -> str:
+    """A Textual id for a field: f-<step>-<path> (ids allow letters, digits, '_' and '-')."""
+    raw = "-".join((step, *path)) + (f"-{suffix}" if suffix else "")
+    return "f-" + re.sub(r"[^A-Za-z0-9_-]", "_", raw)
+
+
+class FieldEdited(Message):
+    """A control's value changed (left=False) or the control lost focus (left=True)."""
+
+    def __init__(self, path: tuple[str, ...], value: Any, left: bool = False) -> None:
+        super().__init__()
+        self.path = path
+        self.value = value
+        self.left = left
+
+
+class BoolField(Checkbox):
+    """A checkbox whose label says yes/no, so its state never rests on colour or a glyph alone."""
+
+    def __init__(self, title: str, value: bool, **kwargs: Any) -> None:
+        self.title = title
+        super().__init__(self._word(value), value, **kwargs)
+
+    @staticmethod
+    def _word(value: bool) -> Text:
+        return Text(f"{'yes' if value else 'no'}")
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.label = self._word(self.value)
+
+
+def _display(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+class FieldRow(Vertical):
+    """Title + control on one line, help below, then the error line (empty: hidden)."""
+
+    DEFAULT_CSS = """
+    FieldRow { height: auto; margin-bottom: 1; }
+    FieldRow > .field-line { height: auto; }
+    FieldRow .field-title { width: 17; padding-right: 1; }
+    FieldRow .field-control { width: 1fr; }
+    FieldRow .field-help { color: $text-muted; }
+    FieldRow .field-error { display: none; text-style: bold; }
+    FieldRow.-error .field-error { display: block; }
+    FieldRow.-focused .field-title { text-style: bold underline; }
+    """
+
+    def __init__(self, step: str, spec: FieldSpec, value: Any, labels: dict[str, str] | None = None) -> None:
+        super().__init__(id=widget_id(step, spec.path, "row"))
+        self.step = step
+        self.spec = spec
+        self.initial = value
+        self.labels = labels or {}
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self.spec.path
+
+    def compose(self) -> ComposeResult:
+        spec = self.spec
+        with Horizontal(classes="field-line"):
+            yield Plain(spec.title, classes="field-title")
+            yield self._control()
+        yield Plain(spec.description, classes="field-help")
+        yield Plain("", classes="field-error")
+
+    def _control(self) -> Widget:
+        spec, value = self.spec, self.initial
+        wid = widget_id(self.step, spec.path)
+        shown = value if value is not None else spec.default
+        if spec.kind == "bool":
+            control: Widget = BoolField(spec.title, bool(shown), id=wid, compact=True)
+        elif spec.kind == "choice":
+            control = Select([(Text(self.labels.get(c, c)), c) for c in spec.choices], value=shown if shown in spec.choices
+                             else spec.choices[0], allow_blank=False, id=wid, compact=True)
+        elif spec.kind == "secret":
+            control = Input(_display(value), password=True, id=wid, compact=True,
+                            placeholder="required (hidden)" if spec.required else "optional (hidden)")
+        elif spec.kind == "int":
+            control = Input(_display(shown), type="integer", id=wid, compact=True)
+        else:
+            control = Input(_display(shown), id=wid, compact=True,
+                            placeholder="required" if spec.required else "optional")
+        control.add_class("field-control")
+        control.field_path = spec.path  # type: ignore[attr-defined]
+        control.initial_text = _display(shown)  # type: ignore[attr-defined]
+        return control
+
+    def show_error(self, message: str | None) -> None:
+        self.query_one(".field-error", Plain).set_text(Text(f"✗ {message}") if message else "")
+        self.set_class(bool(message), "-error")
+
+
+def typed_value(spec_kind: str, text: str) -> Any:
+    """The draft value for what a control holds (whole numbers stored as numbers)."""
+    if spec_kind == "int" and re.fullmatch(r"-?\d{1,9}", text.strip()):
+        return int(text.strip())
+    return text
+
+
+class ExtraEnvEditor(Vertical):
+    """An editable list of NAME=value rows (extra GORILLA_* variables)."""
+
+    DEFAULT_CSS = """
+    ExtraEnvEditor { height: auto; margin-bottom: 1; }
+    ExtraEnvEditor .env-row { height: 1; }
+    ExtraEnvEditor .env-name { width: 2fr; }
+    ExtraEnvEditor .env-eq { width: 1; }
+    ExtraEnvEditor .env-value { width: 3fr; }
+    ExtraEnvEditor .env-remove { width: auto; min-width: 10; }
+    ExtraEnvEditor .field-help { color: $text-muted; }
+    ExtraEnvEditor .field-error { display: none; text-style: bold; }
+    ExtraEnvEditor.-error .field-error { display: block; }
+    ExtraEnvEditor .env-add { width: auto; }
+    """
+
+    def __init__(self, step: str, spec: FieldSpec, value: Any) -> None:
+        super().__init__(id=widget_id(step, spec.path, "row"))
+        self.step = step
+        self.spec = spec
+        self.rows: list[dict[str, str]] = [
+            {"name": str(item.get("name", "")), "value": str(item.get("value", ""))}
+            for item in (value or []) if isinstance(item, dict)
+        ]
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self.spec.path
+
+    def compose(self) -> ComposeResult:
+        yield Plain(f"{self.spec.title}: {self.spec.description}", classes="field-title")
+        for index, row in enumerate(self.rows):
+            with Horizontal(classes="env-row"):
+                name = Input(row["name"], placeholder="GORILLA_…", id=widget_id(self.step, self.path, f"{index}-name"),
+                             classes="env-name", compact=True)
+                name.env_index, name.env_key = index, "name"  # type: ignore[attr-defined]
+                yield name
+                yield Plain("=", classes="env-eq")
+                value = Input(row["value"], placeholder="value", id=widget_id(self.step, self.path, f"{index}-value"),
+                              classes="env-value", compact=True)
+                value.env_index, value.env_key = index, "value"  # type: ignore[attr-defined]
+                yield value
+                remove = Button("Remove", id=widget_id(self.step, self.path, f"{index}-remove"),
+                                classes="env-remove", compact=True)
+                remove.env_index = index  # type: ignore[attr-defined]
+                yield remove
+        if not self.rows:
+            yield Plain("(no extra variables)", classes="field-help")
+        yield Button("+ Add variable", id=widget_id(self.step, self.path, "add"), classes="env-add", compact=True)
+        yield Plain("", classes="field-error")
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        index = getattr(event.input, "env_index", None)
+        if index is None or index >= len(self.rows):
+            return
+        if self.rows[index][event.input.env_key] == event.value:  # type: ignore[attr-defined]
+            return
+        self.rows[index][event.input.env_key] = event.value  # type: ignore[attr-defined]
+        self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows]))
+
+    @on(Input.Blurred)
+    def _left(self, event: Input.Blurred) -> None:
+        event.stop()
+        self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows], left=True))
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.screen.focus_next()
+
+    @on(Button.Pressed)
+    async def _button(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.has_class("env-add"):
+            self.rows.append({"name": "GORILLA_", "value": ""})
+            focus = widget_id(self.step, self.path, f"{len(self.rows) - 1}-name")
+        else:
+            del self.rows[event.button.env_index]  # type: ignore[attr-defined]
+            focus = widget_id(self.step, self.path, "add")
+        self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows], left=True))
+        await self.recompose()
+        self.query_one(f"#{focus}").focus()
+
+    def show_error(self, message: str | None) -> None:
+        self.query_one(".field-error", Plain).set_text(Text(f"✗ {message}") if message else "")
+        self.set_class(bool(message), "-error")
+
+
+def make_row(step: str, spec: FieldSpec, value: Any) -> Widget:
+    if spec.kind == "list":
+        return ExtraEnvEditor(step, spec, value)
+    return FieldRow(step, spec, value)

@@ -1,0 +1,47 @@
+"""The list of steps on the left: each step with its status as a symbol and a word (never colour alone)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from wizard.flow import STATUS_WORDS
+from wizard.steps import STEPS, StepStatus
+
+
+def step_prompt(title: str, status: StepStatus, current: bool) -> Text:
+    text = Text()
+    text.append("▸" if current else " ", style="bold")
+    text.append(f"{status.symbol} ")
+    text.append(f"{title:<14}", style="bold" if current else "")
+    text.append(f" {STATUS_WORDS[status]}")
+    return text
+
+
+class StepList(OptionList):
+    """Enter (or a click) on a step opens it."""
+
+    class Chosen(Message):
+        def __init__(self, step: str) -> None:
+            super().__init__()
+            self.step = step
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(*[Option(step_prompt(s.title, StepStatus.UNTOUCHED, False), id=s.id) for s in STEPS],
+                         id=id, markup=False)
+        self.border_title = "Steps (F2)"
+
+    def show(self, statuses: dict[str, StepStatus], current: str | None) -> None:
+        highlighted = self.highlighted
+        for step in STEPS:
+            self.replace_option_prompt(step.id, step_prompt(step.title, statuses.get(step.id, StepStatus.UNTOUCHED),
+                                                            step.id == current))
+        if current is not None and (highlighted is None or not self.has_focus):
+            self.highlighted = [s.id for s in STEPS].index(current)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.Chosen(event.option.id))

@@ -1,0 +1,537 @@
+"""The wizard's flow, without any UI: what the interactive App calls to open a session, keep its draft, keep secrets
+in the keyring, validate steps, record check results and statuses, and build what Review and Launch show.
+
+Secrets typed in the UI live only in memory here until their step is left (then `flush_secrets` puts them into the
+keyring); they never reach the session file (SessionStore.save is given every secret path and refuses them).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from pydantic import BaseModel, SecretStr
+
+from wizard import config, draft, instructions, render
+from wizard.checks.engine import CheckContext, CheckResult, Status, checks_for
+from wizard.secrets import SecretsError, SecretStore
+from wizard.session import Session, SessionLock, SessionStore, SessionSummary
+from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus, step_title
+
+Clock = Callable[[], datetime]
+
+# Short status words for narrow step lists (the symbol comes from StepStatus.symbol).
+STATUS_WORDS = {
+    StepStatus.UNTOUCHED: "todo",
+    StepStatus.EDITED: "edited",
+    StepStatus.CHECKED_OK: "ok",
+    StepStatus.CHECKED_WARN: "warn",
+    StepStatus.FAILED: "failed",
+}
+CHECKS_NOT_RUN = "valid; live checks not run yet"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def status_label(status: StepStatus) -> str:
+    return f"{status.symbol} {STATUS_WORDS[status]}"
+
+
+def default_session_name(clock: Clock = utc_now) -> str:
+    return "setup-" + clock().astimezone(timezone.utc).strftime("%Y%m%d-%H%M")
+
+
+def when(iso: str | None, clock: Clock = utc_now) -> str:
+    """'2026-11-26 22:30 UTC (5 min ago)' for a session timestamp."""
+    if not iso:
+        return "never"
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(timezone.utc)
+    except ValueError:
+        return iso
+    seconds = max(0, int((clock() - moment).total_seconds()))
+    if seconds < 60:
+        ago = "just now"
+    elif seconds < 3600:
+        ago = f"{seconds // 60} min ago"
+    elif seconds < 86400:
+        ago = f"{seconds // 3600} h ago"
+    else:
+        ago = f"{seconds // 86400} days ago"
+    return f"{moment.strftime('%Y-%m-%d %H:%M')} UTC ({ago})"
+
+
+def describe_summary(summary: SessionSummary, clock: Clock = utc_now) -> str:
+    """One line for the resume list: name, last edited, how far it got."""
+    if summary.error:
+        return f"{summary.name}: cannot be opened ({summary.error})"
+    worst = f", worst: {status_label(summary.worst)}" if summary.worst else ""
+    return (f"{summary.name}: last edited {when(summary.updated, clock)}, "
+            f"{summary.steps_done} of {summary.steps_total} steps done{worst}")
+
+
+# --- fields (one source of truth: the pydantic models) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One form field of a step, described from the model's Field metadata."""
+
+    path: tuple[str, ...]  # inside the step's draft, e.g. ("s3", "bucket")
+    name: str
+    title: str
+    description: str
+    kind: str  # text | secret | bool | int | choice | list
+    required: bool
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+
+def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
+    import typing
+
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if annotation is SecretStr or SecretStr in args or any(
+        SecretStr in typing.get_args(a) for a in args
+    ):
+        return "secret", ()
+    if annotation is bool:
+        return "bool", ()
+    if annotation is int:
+        return "int", ()
+    if origin is typing.Literal:
+        return "choice", tuple(str(a) for a in args)
+    if origin is tuple:
+        return "list", ()
+    if origin is typing.Annotated:
+        return _kind(args[0])
+    if args:  # Optional[...] / Union
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return _kind(inner[0])
+    return "text", ()
+
+
+def model_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[FieldSpec]:
+    specs = []
+    for name, info in model.model_fields.items():
+        if name == "provider":
+            continue
+        kind, choices = _kind(info.annotation)
+        default = None if info.is_required() else info.default
+        specs.append(FieldSpec(
+            path=(*prefix, name),
+            name=name,
+            title=info.title or name.replace("_", " ").capitalize(),
+            description=info.description or "",
+            kind=kind,
+            required=info.is_required(),
+            default=default if not isinstance(default, tuple) else list(default),
+            choices=choices,
+        ))
+    return specs
+
+
+def providers(step: str) -> list[str]:
+    return list(config.PROVIDER_MODELS.get(step, {}))
+
+
+def step_fields(step: str, provider: str | None = None) -> list[FieldSpec]:
+    """The fields of a step (of one provider for provider steps)."""
+    models = config.PROVIDER_MODELS.get(step)
+    if models:
+        provider = provider or draft.default_provider(step)
+        return model_fields(models[provider], (draft.provider_key(provider),))
+    return model_fields(config.SECTION_MODELS[step])
+
+
+PROVIDER_LABELS = {
+    "none": "None (W&B accounts)", "cognito": "AWS Cognito", "okta": "Okta", "oidc": "Other OpenID Connect",
+    "local": "Local volume", "s3": "Amazon S3 + SQS", "s3-compatible": "S3-compatible (MinIO)",
+    "gcs": "Google Cloud Storage", "azure": "Azure Blob Storage", "embedded": "Embedded",
+    "mysql": "External MySQL 8", "redis": "External Redis",
+}
+
+
+# --- review ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ReviewSection:
+    step: str
+    title: str
+    status: StepStatus
+    message: str | None
+    rows: list[ReviewRow]
+    errors: list[draft.FieldError]
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.errors) or self.status in (StepStatus.FAILED, StepStatus.CHECKED_WARN)
+
+
+@dataclass
+class Review:
+    sections: list[ReviewSection]
+    environment: list[render.EnvVar] = field(default_factory=list)  # masked; empty when the config has errors
+    errors: list[draft.FieldError] = field(default_factory=list)
+
+    @property
+    def attention(self) -> list[ReviewSection]:
+        return [s for s in self.sections if s.needs_attention]
+
+
+# --- the flow --------------------------------------------------------------------------------------------------
+
+
+class WizardFlow:
+    """One open session: its draft, its secrets (memory + keyring), statuses, checks. Not thread-safe."""
+
+    def __init__(self, store: SessionStore, session: Session, lock: SessionLock | None,
+                 secrets: SecretStore | None = None, clock: Clock = utc_now, resumed: bool = False) -> None:
+        self.store = store
+        self.session = session
+        self.lock = lock
+        self.secrets = secrets
+        self.clock = clock
+        self.resumed = resumed
+        self._secret_values: dict[str, str] = {}
+        self._dirty: set[str] = set()
+        self.secret_problem: str | None = None  # the last keyring failure, shown to the user
+
+    # ---- opening and closing
+
+    @classmethod
+    def open(cls, name: str, *, new: bool = False, store: SessionStore | None = None,
+             clock: Clock = utc_now) -> "WizardFlow":
+        """Lock and load (or create) a session. Raises SessionLocked, SessionCorrupt, ... (SessionError)."""
+        store = store or SessionStore()
+        lock = store.lock(name)
+        try:
+            resumed = store.exists(name) and not new
+            if resumed:
+                session = store.load(name)
+            else:
+                session = Session(name=name)
+                store.save(session, draft.secret_ids())
+        except BaseException:
+            lock.release()
+            raise
+        flow = cls(store, session, lock, clock=clock, resumed=resumed)
+        flow._fresh = new
+        return flow
+
+    def attach_secrets(self, secrets: SecretStore | None) -> None:
+        """Use this keyring from now on and read the session's secrets from it (slow with an encrypted file).
+        A fresh (--new) session drops the secrets a previous session of that name left."""
+        self.secrets = secrets
+        if secrets is None:
+            return
+        try:
+            if getattr(self, "_fresh", False):
+                secrets.delete_all(self.name, draft.secret_ids())
+                self._fresh = False
+            for secret_id in draft.secret_ids():
+                if secret_id in self._secret_values:
+                    continue  # typed before the keyring opened: the newer value wins
+                value = secrets.get(self.name, secret_id)
+                if value:
+                    self._secret_values[secret_id] = value
+        except SecretsError as exc:
+            self.secret_problem = str(exc)
+            raise
+
+    def close(self) -> None:
+        """Save everything (draft and pending secrets) and release the lock. Never raises a keyring error."""
+        try:
+            self.flush_secrets()
+        except SecretsError:
+            pass
+        try:
+            self.save()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    # ---- draft values
+
+    def values(self, step: str) -> dict[str, Any]:
+        return copy.deepcopy(self.session.values.get(step, {}))
+
+    def all_values(self) -> dict[str, dict[str, Any]]:
+        return copy.deepcopy(self.session.values)
+
+    def provider(self, step: str) -> str | None:
+        if step not in config.PROVIDER_MODELS:
+            return None
+        return str(self.session.values.get(step, {}).get("provider") or draft.default_provider(step))
+
+    def is_secret(self, step: str, path: tuple[str, ...]) -> bool:
+        return ".".join((step, *path)) in draft.secret_ids(step)
+
+    def value(self, step: str, path: tuple[str, ...]) -> Any:
+        """The current value of a field: the draft's, the secret's, or None if never typed."""
+        if self.is_secret(step, path):
+            return self._secret_values.get(".".join((step, *path)))
+        node: Any = self.session.values.get(step, {})
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def set_value(self, step: str, path: tuple[str, ...], value: Any) -> bool:
+        """Record a typed value (secrets in memory until the step is left). True if it changed anything."""
+        if self.value(step, path) == value:
+            return False
+        if self.is_secret(step, path):
+            secret_id = ".".join((step, *path))
+            self._secret_values[secret_id] = "" if value is None else str(value)
+            self._dirty.add(secret_id)
+        else:
+            node = self.session.values.setdefault(step, {})
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+        self._edited(step)
+        return True
+
+    def set_provider(self, step: str, provider: str) -> bool:
+        if provider not in config.PROVIDER_MODELS.get(step, {}):
+            raise ValueError(f"{provider!r} is not a provider of step {step!r}")
+        return self.set_value(step, ("provider",), provider)
+
+    def _edited(self, step: str) -> None:
+        if self.session.status(step) != StepStatus.EDITED:
+            self.session.set_status(step, StepStatus.EDITED)
+
+    def step_secrets(self, step: str | None = None) -> dict[str, str]:
+        return {k: v for k, v in self._secret_values.items() if v and (step is None or k.startswith(step + "."))}
+
+    def has_secret(self, secret_id: str) -> bool:
+        return bool(self._secret_values.get(secret_id))
+
+    # ---- persistence
+
+    def save(self) -> None:
+        self.store.save(self.session, draft.secret_ids())
+
+    def pending_secrets(self, step: str | None = None) -> list[str]:
+        return sorted(i for i in self._dirty if step is None or i.startswith(step + "."))
+
+    def flush_secrets(self, step: str | None = None) -> list[str]:
+        """Write the step's changed secrets to the keyring (delete emptied ones). Returns the ids written.
+        Without a keyring they stay in memory (and pending) and SecretsError explains why."""
+        ids = self.pending_secrets(step)
+        if not ids:
+            return []
+        if self.secrets is None:
+            raise SecretsError(
+                "No keyring is open: the secrets you typed are kept only while the wizard runs and must be typed "
+                "again next time."
+            )
+        written = []
+        for secret_id in ids:
+            value = self._secret_values.get(secret_id, "")
+            if value:
+                self.secrets.set(self.name, secret_id, value)
+            else:
+                self.secrets.delete(self.name, secret_id)
+            self._dirty.discard(secret_id)
+            written.append(secret_id)
+        return written
+
+    # ---- validation, status, navigation
+
+    def validate(self, step: str):
+        """(section or None, [FieldError]) for a configuration step; (None, []) for the others."""
+        if step not in CONFIG_STEPS:
+            return None, []
+        return draft.validate_step(step, self.session.values.get(step), self._secret_values)
+
+    def status(self, step: str) -> StepStatus:
+        return self.session.status(step)
+
+    def status_message(self, step: str) -> str | None:
+        return self.session.step_message(step)
+
+    def has_checks(self, step: str) -> bool:
+        return bool(checks_for(step))
+
+    def leave_step(self, step: str) -> StepStatus:
+        """Record the step's status as the user leaves it: failed with errors (visibly), complete when valid
+        (and checked, for steps with live checks). Secrets are not written here: see flush_secrets."""
+        if step == "welcome":
+            self.session.set_status(step, StepStatus.CHECKED_OK)
+        elif step in CONFIG_STEPS:
+            _, errors = self.validate(step)
+            current = self.status(step)
+            if errors:
+                noun = "problem" if len(errors) == 1 else "problems"
+                self.session.set_status(step, StepStatus.FAILED, f"{len(errors)} {noun}: {errors[0]}")
+            elif self.has_checks(step):
+                if current == StepStatus.FAILED and not (self.status_message(step) or "").startswith("checks:"):
+                    current = StepStatus.EDITED  # it failed validation before; now valid but unchecked
+                if current not in (StepStatus.CHECKED_OK, StepStatus.CHECKED_WARN, StepStatus.FAILED):
+                    self.session.set_status(step, StepStatus.EDITED, CHECKS_NOT_RUN)
+            elif current != StepStatus.CHECKED_OK:
+                self.session.set_status(step, StepStatus.CHECKED_OK, "valid")
+        return self.status(step)
+
+    def go_to(self, step: str) -> None:
+        if step not in STEP_IDS:
+            raise ValueError(f"unknown step {step!r}")
+        self.session.current_step = step
+
+    def start_step(self) -> str:
+        """Where the wizard opens: Welcome for a new session, else the first step that is not complete."""
+        if not self.resumed:
+            return "welcome"
+        return self.session.first_incomplete_step()
+
+    @staticmethod
+    def next_step(step: str) -> str | None:
+        index = STEP_IDS.index(step)
+        return STEP_IDS[index + 1] if index + 1 < len(STEP_IDS) else None
+
+    @staticmethod
+    def previous_step(step: str) -> str | None:
+        index = STEP_IDS.index(step)
+        return STEP_IDS[index - 1] if index > 0 else None
+
+    def steps_done(self) -> int:
+        return self.session.steps_done()
+
+    # ---- checks
+
+    def check_context(self) -> CheckContext:
+        """The validated sections of every step that is valid so far."""
+        sections = {}
+        for step in CONFIG_STEPS:
+            section, errors = self.validate(step)
+            if not errors:
+                sections[step] = section
+        return CheckContext(sections=sections)
+
+    def record_checks(self, step: str, results: Iterable[CheckResult]) -> StepStatus:
+        results = list(results)
+        counts = {status: sum(r.status == status for r in results) for status in Status}
+        bad = counts[Status.FAIL] + counts[Status.ERROR]
+        parts = [f"{counts[Status.PASS]} ok"]
+        if counts[Status.WARN]:
+            parts.append(f"{counts[Status.WARN]} warning{'s' if counts[Status.WARN] > 1 else ''}")
+        if bad:
+            parts.append(f"{bad} failed")
+        if counts[Status.SKIPPED]:
+            parts.append(f"{counts[Status.SKIPPED]} skipped")
+        status = StepStatus.FAILED if bad else StepStatus.CHECKED_WARN if counts[Status.WARN] else StepStatus.CHECKED_OK
+        self.session.set_status(step, status, "checks: " + ", ".join(parts))
+        return status
+
+    # ---- review and launch
+
+    def instructions(self, step: str) -> list[instructions.Instruction]:
+        return instructions.for_step(step, self.session.values, self._secret_values)
+
+    def build_config(self) -> config.InstallConfig:
+        """The validated configuration (raises draft.ConfigErrors)."""
+        return draft.build_config(self.session.values, self._secret_values)
+
+    def masked_environment(self) -> list[render.EnvVar]:
+        return render.render_environment(self.build_config(), render.mask)
+
+    def review(self) -> Review:
+        sections = []
+        for step in CONFIG_STEPS:
+            _, errors = self.validate(step)
+            sections.append(ReviewSection(step, step_title(step), self.status(step), self.status_message(step),
+                                          self._rows(step), errors))
+        try:
+            env = self.masked_environment()
+            errors: list[draft.FieldError] = []
+        except draft.ConfigErrors as exc:
+            env, errors = [], exc.errors
+        return Review(sections, env, errors)
+
+    def _rows(self, step: str) -> list[ReviewRow]:
+        rows = []
+        provider = self.provider(step)
+        if provider:
+            rows.append(ReviewRow("Provider", PROVIDER_LABELS.get(provider, provider)))
+        for spec in step_fields(step, provider):
+            value = self.value(step, spec.path)
+            if spec.kind == "secret":
+                shown = render.MASK if value else "(not set)"
+            elif spec.kind == "list":
+                items = value if isinstance(value, list) else spec.default or []
+                shown = ", ".join(f"{i.get('name', '')}={i.get('value', '')}" for i in items if isinstance(i, dict)) \
+                    or "(none)"
+            elif spec.kind == "bool":
+                flag = spec.default if value is None else value
+                shown = "yes" if flag else "no"
+            else:
+                given = value if value not in (None, "") else spec.default
+                shown = "(not set)" if given in (None, "") else str(given)
+            rows.append(ReviewRow(spec.title, shown))
+        return rows
+
+
+def session_summaries(store: SessionStore | None = None) -> list[SessionSummary]:
+    return (store or SessionStore()).list()
+
+
+def valid_session_name(name: str) -> str | None:
+    """An error message for a session name typed in the UI, or None."""
+    from wizard.session import NAME_PATTERN, NAME_RULE
+
+    if not NAME_PATTERN.fullmatch(name or ""):
+        return f"use {NAME_RULE}"
+    return None
+
+
+LICENSE_FILE_LIMIT = 64 * 1024
+
+
+def read_license_file(path: str) -> str:
+    """The license text in a file (whitespace removed). Raises ValueError with a message for the user."""
+    from pathlib import Path
+
+    raw = path.strip()
+    if not raw:
+        raise ValueError("enter the path of the file holding the license")
+    target = Path(raw).expanduser()
+    try:
+        if target.is_dir():
+            raise ValueError(f"{raw} is a folder: enter the path of the license file")
+        if target.stat().st_size > LICENSE_FILE_LIMIT:
+            raise ValueError(f"{raw} is too large for a license file (over 64 KiB)")
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{raw} does not exist") from None
+    except PermissionError:
+        raise ValueError(f"{raw} cannot be read: permission denied") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{raw} is not a text file") from None
+    except OSError as exc:
+        raise ValueError(f"{raw} cannot be read: {exc.strerror or exc}") from None
+    token = re.sub(r"\s+", "", text)
+    if not token:
+        raise ValueError(f"{raw} is empty")
+    return token
