@@ -506,32 +506,8 @@ def valid_session_name(name: str) -> str | None:
     return None
 
 
-LICENSE_FILE_LIMIT = 64 * 1024
-
-
 def read_license_file(path: str) -> str:
     """The license text in a file (whitespace removed). Raises ValueError with a message for the user."""
-    from pathlib import Path
+    from wizard.checks.license import read_license_file as read
 
-    raw = path.strip()
-    if not raw:
-        raise ValueError("enter the path of the file holding the license")
-    target = Path(raw).expanduser()
-    try:
-        if target.is_dir():
-            raise ValueError(f"{raw} is a folder: enter the path of the license file")
-        if target.stat().st_size > LICENSE_FILE_LIMIT:
-            raise ValueError(f"{raw} is too large for a license file (over 64 KiB)")
-        text = target.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"{raw} does not exist") from None
-    except PermissionError:
-        raise ValueError(f"{raw} cannot be read: permission denied") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{raw} is not a text file") from None
-    except OSError as exc:
-        raise ValueError(f"{raw} cannot be read: {exc.strerror or exc}") from None
-    token = re.sub(r"\s+", "", text)
-    if not token:
-        raise ValueError(f"{raw} is empty")
-    return token
+    return read(path)

@@ -120,5 +120,5 @@ def test_read_license_file(tmp_path):
     assert read_license_file(str(path)) == "aaa.bbb.ccc"
     with pytest.raises(ValueError, match="does not exist"):
         read_license_file(str(tmp_path / "missing"))
-    with pytest.raises(ValueError, match="is a folder"):
+    with pytest.raises(ValueError, match="is a directory"):
         read_license_file(str(tmp_path))

@@ -154,6 +154,7 @@ async def run_checks(checks: list[CheckDef], ctx: CheckContext) -> AsyncIterator
     queue: asyncio.Queue = asyncio.Queue()
     tasks = [asyncio.create_task(_run_one(check, ctx, queue)) for check in checks]
     done = asyncio.gather(*tasks, return_exceptions=True)
+    getter: asyncio.Future | None = None
     try:
         while not (done.done() and queue.empty()):
             getter = asyncio.ensure_future(queue.get())
@@ -163,6 +164,8 @@ async def run_checks(checks: list[CheckDef], ctx: CheckContext) -> AsyncIterator
             else:
                 getter.cancel()
     finally:
+        if getter is not None and not getter.done():
+            getter.cancel()  # else asyncio warns about a pending task when the consumer goes away
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
