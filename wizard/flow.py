@@ -8,7 +8,6 @@ keyring); they never reach the session file (SessionStore.save is given every se
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
