@@ -195,6 +195,9 @@ class Review:
 # --- the flow --------------------------------------------------------------------------------------------------
 
 
+RESTORE_FLAG = "local_restore_on"
+
+
 class WizardFlow:
     """One open session: its draft, its secrets (memory + keyring), statuses, checks. Not thread-safe."""
 
@@ -455,6 +458,25 @@ class WizardFlow:
 
     def masked_environment(self) -> list[render.EnvVar]:
         return render.render_environment(self.build_config(), render.mask)
+
+    def launch_spec(self):
+        """What the launcher starts: the configuration with its secrets (raises draft.ConfigErrors)."""
+        from wizard.launch_plan import launch_spec
+
+        return launch_spec(self.build_config(), self.name)
+
+    @property
+    def restore_mode(self) -> bool:
+        """LOCAL_RESTORE is on in the running server: SSO is off until it is switched off again."""
+        return bool(self.session.flags.get(RESTORE_FLAG))
+
+    def record_launch(self, action: str, ok: bool, message: str, restore_mode: bool | None = None) -> None:
+        self.session.flags["last_launch"] = {"action": action, "ok": ok, "at": self.clock().isoformat(timespec="seconds"),
+                                             "message": message[:300]}
+        if restore_mode is not None:
+            self.session.flags[RESTORE_FLAG] = restore_mode
+        self.session.set_status("launch", StepStatus.CHECKED_OK if ok else StepStatus.FAILED, message[:200])
+        self.save()
 
     def review(self) -> Review:
         sections = []

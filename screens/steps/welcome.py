@@ -29,6 +29,11 @@ class WelcomeStep(StepView):
         else:
             state = "A new session: nothing entered yet."
         yield Plain(Text.assemble(("State: ", "bold"), state), id="welcome-state")
+        if flow.restore_mode:
+            yield Plain(Text.assemble(("! Restore mode is on: ", "bold"),
+                                      "the server runs with LOCAL_RESTORE=true, so SSO is off and temporary admin "
+                                      "credentials are in its log. End it on the Launch step once access is fixed."),
+                        id="welcome-restore")
         yield Plain("")
         yield Plain("Next step: F8 or ctrl+n. Help for any step: F1 or ?. All keys: see the bar at the bottom.",
                     classes="step-intro")

@@ -55,7 +55,6 @@ async def test_a_bad_value_on_each_step_shows_its_message(keyring):
             await wait_for(pilot, lambda: app.query_one(f"#{widget_id(step, path, 'row')}").has_class("-error"),
                            what=f"the error of {step}")
             assert expected in error_text(app, step, path)
-            assert expected[:20] in screen_text(app).replace("\n", " ") or True  # may wrap: the widget holds it
         # Leaving with errors needs a visible confirmation and marks the step failed.
         await pilot.press("f8")
         await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the confirmation")

@@ -1,0 +1,145 @@
+"""The Launch step on a real Docker Engine with the stand-in server image, driven by keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from screens.app import WizardApp
+from tests.screens.conftest import SIZE, fixed_clock
+from tests.screens.helpers import ready, tab_to, wait_for, widget_text
+from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
+from tests.services.registry import free_port
+from tests.services.standin_image import (  # noqa: F401 (fixtures)
+    DOCKER_ADDED,
+    build_standin,
+    received_environment,
+    restore_password,
+    standin_image,
+)
+
+LAUNCH_TIMEOUT = 60
+
+
+def _configure(flow, names, image_ref: str, port: int) -> None:
+    repository, _, tag = image_ref.rpartition(":")
+    flow.set_value("host", ("url",), f"http://127.0.0.1:{port}")
+    for path, value in {("image",): repository, ("tag",): tag, ("container_name",): names("server"),
+                        ("bind_address",): "127.0.0.1", ("port",): port, ("volume",): names("data"),
+                        ("restart_policy",): "no"}.items():
+        flow.set_value("server", path, value)
+
+
+def preflight_text(app) -> str:
+    return "\n".join(str(row.render()) for row in app.query("#launch-preflight .launch-row"))
+
+
+async def _open_launch(pilot, app) -> None:
+    await ready(pilot)
+    app.go_to("launch")
+    await wait_for(pilot, lambda: app.current_step == "launch" and app.view.STEP == "launch", what="launch")
+    await wait_for(pilot, lambda: preflight_text(app) and "… running" not in preflight_text(app), LAUNCH_TIMEOUT,
+                   what="the preflight")
+
+
+async def _press(pilot, button_id: str) -> None:
+    await tab_to(pilot, button_id)
+    await pilot.press("enter")
+
+
+async def _outcome(pilot, app) -> str:
+    await wait_for(pilot, lambda: app.view.running is None and widget_text(app, "#launch-outcome"), LAUNCH_TIMEOUT,
+                   what="the outcome")
+    return widget_text(app, "#launch-outcome")
+
+
+async def test_launch_starts_the_server_and_shows_next_steps(keyring, docker_client, docker_names,  # noqa: F811
+                                                             standin_image):  # noqa: F811
+    port = free_port()
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        _configure(app.flow, docker_names, standin_image, port)
+        await _open_launch(pilot, app)
+        preflight = preflight_text(app)
+        assert "Docker Engine" in preflight, preflight
+        assert f"container create {docker_names('server')}" in widget_text(app, "#launch-plan")
+        assert app.focused is not None and app.focused.id == "action-launch"  # the first key press launches
+        await pilot.press("enter")
+        outcome = await _outcome(pilot, app)
+        assert outcome.startswith("✓ ok"), outcome
+        assert "Next steps" in outcome and f"http://127.0.0.1:{port}" in outcome
+        assert "All services started" in widget_text(app, "#launch-elapsed")
+        log = "\n".join(app.query_one("#launch-log").lines)
+        assert "*** All services started" in log
+        expected = app.flow.launch_spec().environment
+        received = received_environment("127.0.0.1", port)
+        assert {k: v for k, v in received.items() if k not in DOCKER_ADDED} == expected
+        assert app.flow.session.flags["last_launch"]["ok"] is True
+    assert docker_client.containers.get(docker_names("server")).status == "running"
+
+
+async def test_a_crashing_server_shows_its_last_log_lines(keyring, docker_client, docker_engine,  # noqa: F811
+                                                         docker_names):  # noqa: F811
+    crashing = build_standin(docker_engine.client, variant="crash", env={"STANDIN_CRASH": "1"})
+    docker_names.image(crashing)
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        _configure(app.flow, docker_names, crashing, free_port())
+        await _open_launch(pilot, app)
+        await _press(pilot, "action-launch")
+        outcome = await _outcome(pilot, app)
+        assert outcome.startswith("✗ fail"), outcome
+        assert "Last lines of the server's log" in outcome
+        assert app.flow.session.flags["last_launch"]["ok"] is False
+
+
+async def test_recover_access_shows_the_temporary_password_then_ends(keyring, docker_client, docker_names,  # noqa: F811
+                                                                    standin_image):  # noqa: F811
+    port = free_port()
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        _configure(app.flow, docker_names, standin_image, port)
+        await _open_launch(pilot, app)
+        await _press(pilot, "action-launch")
+        assert (await _outcome(pilot, app)).startswith("✓ ok")
+        await _press(pilot, "action-recover")
+        outcome = await _outcome(pilot, app)
+        assert outcome.startswith("✓ ok"), outcome
+        assert f"password: {restore_password('127.0.0.1', port)}" in outcome
+        assert app.flow.restore_mode
+        # Reopening the step offers to end restore mode and reminds what it means.
+        app.go_to("review")
+        await wait_for(pilot, lambda: app.current_step == "review")
+        await _open_launch(pilot, app)
+        assert "Restore mode is on" in widget_text(app, "#launch-restore")
+        await _press(pilot, "action-end-recovery")
+        assert (await _outcome(pilot, app)).startswith("✓ ok")
+        assert not app.flow.restore_mode
+        assert "LOCAL_RESTORE" not in received_environment("127.0.0.1", port)
+
+
+async def test_an_incomplete_configuration_cannot_be_launched(keyring):
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.flow.set_provider("storage", "s3")
+        app.go_to("launch")
+        await wait_for(pilot, lambda: app.current_step == "launch" and app.view.STEP == "launch")
+        assert "Not ready to launch" in widget_text(app, "#launch-problem")
+        assert not app.query("#action-launch")
+        await pilot.press("enter")  # the focused "Go to Review" button
+        await wait_for(pilot, lambda: app.current_step == "review", what="review")
+
+
+async def test_the_welcome_step_reminds_that_restore_mode_is_on(keyring, store):
+    session = store.create("demo")
+    session.flags["local_restore_on"] = True
+    store.save(session)
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.go_to("welcome")
+        await wait_for(pilot, lambda: app.current_step == "welcome" and app.view.STEP == "welcome")
+        assert "Restore mode is on" in widget_text(app, "#welcome-restore")
