@@ -6,9 +6,7 @@ Without `with_secrets`, secrets are placeholders such as ${DATABASE_MYSQL_PASSWO
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,22 +132,14 @@ def build(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: bool) -> list
 
 def write(files: list[ExportFile]) -> None:
     """Write atomically; files holding secrets are created 0600 (never briefly readable by others)."""
+    from wizard.atomic import atomic_write
+
     for item in files:
         item.path.parent.mkdir(parents=True, exist_ok=True)
         mode = 0o600 if item.secret else 0o644
-        fd, temp = tempfile.mkstemp(prefix=f".{item.path.name}.", dir=item.path.parent)
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(item.text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, item.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        if item.path.suffix == ".sh" or item.text.startswith("#!"):
-            os.chmod(item.path, mode | (0o100 if item.secret else 0o111))
+        if item.text.startswith("#!"):  # the docker run script
+            mode |= 0o100 if item.secret else 0o111
+        atomic_write(item.path, item.text.encode("utf-8"), mode=mode)
 
 
 def as_json(cfg: c.InstallConfig) -> str:

@@ -7,7 +7,6 @@ secrets live in the OS keyring. POSIX only (fcntl).
 from __future__ import annotations
 
 import copy
-import errno
 import fcntl
 import json
 import os
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard import __version__
+from wizard.atomic import atomic_write, fsync_dir
 from wizard.paths import ensure_private_dir, sessions_dir
 from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus
 
@@ -277,56 +277,6 @@ def _os_errors(action: str, path: Path) -> Iterator[None]:
         raise SessionError(f"Could not {action} ({path}): {exc.strerror or exc}.") from exc
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temp_path(path: Path) -> Path:
-    # The writer's PID is in the name so leftovers of a killed writer can be told apart and removed.
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp-{os.urandom(4).hex()}")
-
-
-def _atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write `data` to `path` so readers see the old file or the new one, never a part.
-
-    overwrite=False refuses (FileExistsError) if `path` exists, without a race.
-    """
-    tmp = _temp_path(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-            if hasattr(fcntl, "F_FULLFSYNC"):  # macOS: fsync alone does not reach the disk
-                fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
-        finally:
-            os.close(fd)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if path exists: no clobbering
-            except FileExistsError:
-                raise
-            except OSError:  # filesystem without hard links
-                if path.exists():
-                    raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
-                os.replace(tmp, path)
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-    _fsync_dir(path.parent)
-
-
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -487,7 +437,7 @@ class SessionStore:
             self._ensure_root()
             path = self.path(session.name)
             with _os_errors(f"save session '{session.name}'", path):
-                _atomic_write(path, data, overwrite=True)
+                atomic_write(path, data, overwrite=True)
         except BaseException:
             session.updated = previous
             raise
@@ -502,7 +452,7 @@ class SessionStore:
         try:
             with _os_errors(f"delete session '{name}'", path):
                 path.unlink(missing_ok=True)
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
         finally:
             lock.release()
 
@@ -583,7 +533,7 @@ class SessionStore:
         path = self.path(session.name)
         try:
             with _os_errors(f"create session '{session.name}'", path):
-                _atomic_write(path, data, overwrite=False)
+                atomic_write(path, data, overwrite=False)
         except SessionError as exc:
             if isinstance(exc.__cause__, FileExistsError):
                 raise self._exists_error(session.name) from None
@@ -639,6 +589,6 @@ class SessionStore:
                 os.rename(path, kept)
                 return kept
             os.unlink(path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
             return kept
         raise SessionError(f"Could not move the unreadable session file {path} aside.")
