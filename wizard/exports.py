@@ -14,6 +14,10 @@ from wizard import config as c
 from wizard import render
 
 FORMATS = ("env", "compose", "helm", "docker-run")
+DEFAULT_FILES = {"env": "wandb-local.env", "compose": "docker-compose.yml", "helm": "wandb-values.yaml",
+                 "docker-run": "run-wandb-local.sh"}
+FORMAT_LABELS = {"env": "env file (docker run --env-file)", "compose": "docker-compose project",
+                 "helm": "Helm values (single-container chart)", "docker-run": "docker run script"}
 
 
 @dataclass(frozen=True)

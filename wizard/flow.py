@@ -465,6 +465,18 @@ class WizardFlow:
 
         return launch_spec(self.build_config(), self.name)
 
+    def export(self, fmt: str, path: str, with_secrets: bool) -> list[str]:
+        """Write the configuration as `fmt` (see wizard.exports); returns the paths written."""
+        from pathlib import Path
+
+        from wizard import exports
+
+        if not path.strip():
+            raise ValueError("enter the path of the file to write")
+        files = exports.build(self.build_config(), fmt, Path(path.strip()).expanduser(), with_secrets)
+        exports.write(files)
+        return [str(item.path) for item in files]
+
     @property
     def restore_mode(self) -> bool:
         """LOCAL_RESTORE is on in the running server: SSO is off until it is switched off again."""

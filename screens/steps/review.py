@@ -1,7 +1,8 @@
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Button
+from textual.containers import Horizontal
+from textual.widgets import Button, Checkbox, Input, Select
 
 from screens.steps.base import StepView
 from screens.widgets.text import Plain
@@ -42,6 +43,47 @@ class ReviewStep(StepView):
         else:
             yield Plain(f"Not available yet: {len(review.errors)} problem(s) above must be corrected first.",
                         id="review-env", classes="review-env")
+            return
+        yield from self.compose_export()
+
+    def compose_export(self) -> ComposeResult:
+        from wizard.exports import DEFAULT_FILES, FORMAT_LABELS
+
+        yield Plain("Export (the same files as `wandb-local-setup export`)", classes="review-title")
+        yield Select([(label, fmt) for fmt, label in FORMAT_LABELS.items()], value="env", allow_blank=False,
+                     id="export-format", compact=True)
+        yield Input(value=f"~/wandb-local/{DEFAULT_FILES['env']}", id="export-path", compact=True,
+                    placeholder="file to write")
+        yield Checkbox("Include the secrets (the file is written 0600)", id="export-secrets", compact=True)
+        with Horizontal(id="export-row"):
+            yield Button(Text("Export"), id="export-go", compact=True)
+        yield Plain("", id="export-result")
+
+    @on(Select.Changed, "#export-format")
+    def _format_chosen(self, event: Select.Changed) -> None:
+        from pathlib import PurePath
+
+        from wizard.exports import DEFAULT_FILES
+
+        event.stop()
+        path = self.query_one("#export-path", Input)
+        folder = str(PurePath(path.value).parent) if path.value.strip() else "~/wandb-local"
+        path.value = f"{folder}/{DEFAULT_FILES[str(event.value)]}"
+
+    @on(Button.Pressed, "#export-go")
+    def _export(self, event: Button.Pressed) -> None:
+        event.stop()
+        fmt = str(self.query_one("#export-format", Select).value)
+        path = self.query_one("#export-path", Input).value
+        with_secrets = self.query_one("#export-secrets", Checkbox).value
+        result = self.query_one("#export-result", Plain)
+        try:
+            written = self.flow.export(fmt, path, with_secrets)
+        except (ValueError, OSError) as exc:
+            result.set_text(f"✗ Not exported: {exc}")
+            return
+        note = " (holds secrets: mode 0600, keep it private)" if with_secrets else " (secrets as ${...} placeholders)"
+        result.set_text("✓ Wrote " + ", ".join(written) + note)
 
     @on(Button.Pressed, ".review-goto")
     def _goto(self, event: Button.Pressed) -> None:
