@@ -139,6 +139,28 @@ def sqs_policy(region: str, queue: str, bucket: str, account: str = "<AWS-ACCOUN
     return json.dumps(policy, indent=2)
 
 
+def storage_settings(values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str]) -> list[Instruction]:
+    """BUCKET, BUCKET_QUEUE, AWS_REGION, AZURE_STORAGE_*: what the container gets, which are also the values of
+    System Settings › File storage. Shown once the step is valid; secrets masked, copied for real."""
+    from wizard.checks.storage_common import STORAGE_VARIABLES
+    from wizard.config import InstallConfig
+    from wizard.draft import validate_step
+    from wizard.render import mask, render_environment, reveal
+
+    section, errors = validate_step("storage", values.get("storage") or {}, secrets)
+    if errors or section is None or section.provider == "local":
+        return []
+    cfg = InstallConfig(storage=section)
+
+    def lines(view) -> str:
+        return "\n".join(f"{item.name}={item.value}" for item in render_environment(cfg, view)
+                         if item.name in STORAGE_VARIABLES)
+
+    return [Instruction("storage.settings", "The server's storage settings", lines(mask), copy_text=lines(reveal),
+                        note="The container gets these variables; they are also what System Settings › File "
+                             "storage would ask for.")]
+
+
 def storage_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
     storage = values.get("storage") or {}
     provider = str(storage.get("provider") or "local")
@@ -249,7 +271,7 @@ def for_step(step: str, values: Mapping[str, Mapping[str, Any]], secrets: Mappin
     if step == "sso":
         return sso_instructions(values)
     if step == "storage":
-        return storage_instructions(values)
+        return storage_instructions(values) + storage_settings(values, secrets or {})
     if step == "database":
         return database_instructions(values, secrets)
     if step == "slack":

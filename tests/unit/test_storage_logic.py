@@ -15,7 +15,7 @@ from wizard.checks import storage as storage_checks
 from wizard.checks.engine import checks_for, collect
 from wizard.checks.storage_azure import blob_created_subjects, event_grid_instructions
 from wizard.checks.storage_common import (
-    CorsRule, azure_cors_xml, evaluate_cors, masked_storage_environment, merge_rules, origin_matches, s3_cors_json,
+    CorsRule, azure_cors_xml, evaluate_cors, merge_rules, origin_matches, s3_cors_json,
     wandb_rule,
 )
 from wizard.checks.storage_gcs import evaluate_notifications
@@ -173,22 +173,33 @@ def test_event_grid_instructions_name_everything_to_create():
 # --- What the screen shows, and the local volume ------------------------------------------------------------------
 
 
-def test_masked_environment_for_the_screen():
+def _settings(draft: dict, secrets: dict | None = None) -> tuple[dict, dict]:
+    """The storage settings box of the screen: (shown, copied) as dicts."""
+    from wizard.instructions import storage_settings
+
+    [box] = storage_settings({"storage": draft}, secrets or {})
+    return (dict(line.split("=", 1) for line in box.text.splitlines()),
+            dict(line.split("=", 1) for line in box.copy_text.splitlines()))
+
+
+def test_storage_settings_shown_on_the_screen():
     canary = "canary-azure-key-0123456789"
-    section, _ = validate_step("storage", {"provider": "azure", "azure": {
+    shown, copied = _settings({"provider": "azure", "azure": {
         "account": "acmewandb", "container": "wandb", "queue": "wandb-events"}}, {"storage.azure.account_key": canary})
-    env = dict(masked_storage_environment(section))
-    assert env == {"BUCKET": "az://acmewandb/wandb", "BUCKET_QUEUE": "az://acmewandb/wandb-events",
-                   "AZURE_STORAGE_ACCOUNT": "acmewandb", "AZURE_STORAGE_KEY": "********"}
-    section, _ = validate_step("storage", {"provider": "s3-compatible", "s3_compatible": {
+    assert shown == {"BUCKET": "az://acmewandb/wandb", "BUCKET_QUEUE": "az://acmewandb/wandb-events",
+                     "AZURE_STORAGE_ACCOUNT": "acmewandb", "AZURE_STORAGE_KEY": "********"}
+    assert copied["AZURE_STORAGE_KEY"] == canary  # the copy is for the server's settings page
+    shown, _ = _settings({"provider": "s3-compatible", "s3_compatible": {
         "endpoint": "minio.example.com:9000", "bucket": "wandb", "access_key": "AKIA"}},
         {"storage.s3_compatible.secret_key": canary})
-    env = dict(masked_storage_environment(section))
-    assert canary not in env["BUCKET"] and "********" in env["BUCKET"]
-    s3, _ = validate_step("storage", {"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "eu-west-1",
-                                                              "queue": "wandb-events"}})
-    assert dict(masked_storage_environment(s3)) == {"BUCKET": "s3://acme-wandb", "BUCKET_QUEUE": "sqs://wandb-events",
-                                                    "AWS_REGION": "eu-west-1"}
+    assert canary not in shown["BUCKET"] and "********" in shown["BUCKET"]
+    shown, _ = _settings({"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "eu-west-1",
+                                                   "queue": "wandb-events"}})
+    assert shown == {"BUCKET": "s3://acme-wandb", "BUCKET_QUEUE": "sqs://wandb-events", "AWS_REGION": "eu-west-1"}
+    from wizard.instructions import storage_settings
+
+    assert storage_settings({"storage": {"provider": "s3", "s3": {"bucket": "Bad_Name"}}}, {}) == []
+    assert storage_settings({"storage": {"provider": "local"}}, {}) == []
 
 
 async def _local_results(tmp_path, volume: str):

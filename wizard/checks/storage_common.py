@@ -272,12 +272,3 @@ async def preflight(ctx: CheckContext, url: str, origin: str, timeout: float) ->
 
 STORAGE_VARIABLES = ("BUCKET", "BUCKET_QUEUE", "AWS_REGION", "AWS_S3_KMS_ID", "NOTIFICATIONS_QUEUE",
                      "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")
-
-
-def masked_storage_environment(section: Any) -> list[tuple[str, str]]:
-    """The storage variables the container will get, secrets masked, rendered by wizard.render itself."""
-    from wizard.config import InstallConfig
-    from wizard.render import mask, render_environment
-
-    env = render_environment(InstallConfig(storage=section), mask)
-    return [(item.name, item.value) for item in env if item.name in STORAGE_VARIABLES]
