@@ -129,6 +129,34 @@ class PassphraseScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class TextInputScreen(ModalScreen[str | None]):
+    """Asks for one line of text (a path, a name to type as confirmation). Enter answers, Esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, message: str, placeholder: str = "", value: str = "") -> None:
+        super().__init__(classes="modal")
+        self.title_text, self.message, self.placeholder, self.value = title, message, placeholder, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Plain(self.title_text, classes="dialog-title")
+            yield Plain(self.message)
+            yield Input(value=self.value, placeholder=self.placeholder, id="text-input")
+            yield Plain("Enter: continue · Esc: cancel", classes="dialog-note")
+
+    def on_mount(self) -> None:
+        self.query_one("#text-input", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q,question_mark", "close", "Close")]
 

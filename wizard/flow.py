@@ -10,15 +10,22 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from pydantic import BaseModel, SecretStr
-
-from wizard import config, draft, instructions, render
 from wizard.checks.engine import CheckContext, CheckResult, Status, checks_for
+from wizard.lazy import lazy_module
 from wizard.secrets import SecretsError, SecretStore
 from wizard.session import Session, SessionLock, SessionStore, SessionSummary
 from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus, step_title
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# pydantic and the models load on first use, not before the wizard's first screen (start-up time).
+config = lazy_module("wizard.config")
+draft = lazy_module("wizard.draft")
+instructions = lazy_module("wizard.instructions")
+render = lazy_module("wizard.render")
 
 Clock = Callable[[], datetime]
 
@@ -93,6 +100,8 @@ class FieldSpec:
 
 def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
     import typing
+
+    from pydantic import SecretStr
 
     args = typing.get_args(annotation)
     origin = typing.get_origin(annotation)
@@ -212,6 +221,9 @@ class WizardFlow:
         self._secret_values: dict[str, str] = {}
         self._dirty: set[str] = set()
         self.secret_problem: str | None = None  # the last keyring failure, shown to the user
+        # Extra check options (CheckContext.extra), e.g. emulator endpoints such as "azure_blob_endpoint" or
+        # "slack_api_url": empty in normal use; tests of the screens set it to reach their loopback services.
+        self.check_extra: dict[str, Any] = {}
 
     # ---- opening and closing
 
@@ -227,7 +239,7 @@ class WizardFlow:
                 session = store.load(name)
             else:
                 session = Session(name=name)
-                store.save(session, draft.secret_ids())
+                store.save(session)  # no values yet, so no secret to look for (and no models to load)
         except BaseException:
             lock.release()
             raise
@@ -430,7 +442,7 @@ class WizardFlow:
             section, errors = self.validate(step)
             if not errors:
                 sections[step] = section
-        return CheckContext(sections=sections)
+        return CheckContext(sections=sections, extra=dict(self.check_extra))
 
     def record_checks(self, step: str, results: Iterable[CheckResult]) -> StepStatus:
         results = list(results)
@@ -487,7 +499,10 @@ class WizardFlow:
                                              "message": message[:300]}
         if restore_mode is not None:
             self.session.flags[RESTORE_FLAG] = restore_mode
-        self.session.set_status("launch", StepStatus.CHECKED_OK if ok else StepStatus.FAILED, message[:200])
+        status = StepStatus.CHECKED_OK if ok else StepStatus.FAILED
+        if action == "destroy" and ok:
+            status = StepStatus.UNTOUCHED  # nothing runs any more: the next launch starts afresh
+        self.session.set_status("launch", status, message[:200])
         self.save()
 
     def review(self) -> Review:

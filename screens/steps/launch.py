@@ -24,6 +24,8 @@ ACTIONS = {
     "upgrade": "Upgrade image",
     "recover": "Recover access",
     "end-recovery": "End restore mode",
+    "load": "Load image from file",
+    "destroy": "Remove server and data",
 }
 LOG_LINES = 2000  # kept in the log view; older lines scroll away
 
@@ -52,8 +54,8 @@ class LaunchStep(StepView):
 
     DEFAULT_CSS = """
     LaunchStep .launch-title { text-style: bold; margin-top: 1; }
-    LaunchStep #launch-buttons { height: auto; margin-top: 1; }
-    LaunchStep #launch-buttons Button { margin-right: 1; }
+    LaunchStep #launch-buttons, LaunchStep #launch-buttons-more { height: auto; margin-top: 1; }
+    LaunchStep #launch-buttons Button, LaunchStep #launch-buttons-more Button { margin-right: 1; }
     LaunchStep #launch-progress-bar { display: none; }
     LaunchStep #launch-progress-bar.-shown { display: block; }
     LaunchStep #launch-log { height: 10; border: round $secondary; display: none; }
@@ -98,6 +100,9 @@ class LaunchStep(StepView):
                 yield Button(Text("End restore mode"), id="action-end-recovery", compact=True)
             else:
                 yield Button(Text("Recover access"), id="action-recover", compact=True)
+        with Horizontal(id="launch-buttons-more", classes="launch-buttons"):
+            yield Button(Text("Load image from file…"), id="action-load", compact=True)
+            yield Button(Text("Remove server…"), id="action-destroy", variant="error", compact=True)
         yield Plain("", id="launch-phase", classes="launch-title")
         yield ProgressBar(total=100, show_eta=False, id="launch-progress-bar")
         yield Plain("", id="launch-elapsed")
@@ -161,31 +166,52 @@ class LaunchStep(StepView):
         event.stop()
         self.wizard.go_to("review")
 
-    @on(Button.Pressed, "#launch-buttons Button")
+    @on(Button.Pressed, "#launch-buttons Button, #launch-buttons-more Button")
     def _action(self, event: Button.Pressed) -> None:
         event.stop()
         if self.running:
             self.notify("An operation is already running.", severity="warning")
             return
         action = (event.button.id or "").removeprefix("action-")
-        if action in ACTIONS:
+        if action == "load":
+            self._ask("Load the image from a file",
+                      f"Path of a `docker save` archive holding {self.spec.image_ref} (for servers that cannot reach "
+                      "the registry):", "/path/to/wandb-local.tar", lambda path: self.start("load", path))
+        elif action == "destroy":
+            self._ask("Remove the server and ALL its data",
+                      f"This removes the container and the data volume {self.spec.volume}: runs, users and files "
+                      f"are lost. Type the volume's name ({self.spec.volume}) to confirm:", self.spec.volume,
+                      lambda typed: self.start("destroy", typed))
+        elif action in ACTIONS:
             self.start(action)
 
-    def start(self, action: str) -> None:
+    def _ask(self, title: str, message: str, placeholder: str, then) -> None:
+        from screens.modals import TextInputScreen
+
+        def answered(text: str | None) -> None:
+            if text is not None and text.strip():
+                then(text.strip())
+
+        self.app.push_screen(TextInputScreen(title, message, placeholder), answered)
+
+    def _buttons(self) -> Any:
+        return self.query("#launch-buttons Button, #launch-buttons-more Button")
+
+    def start(self, action: str, argument: str = "") -> None:
         self.running = action
         self.cancel_event = threading.Event()
         self.started = time.monotonic()
         self.markers = []
-        for button in self.query("#launch-buttons Button"):
+        for button in self._buttons():
             button.disabled = True
         self.query_one("#launch-log", Log).add_class("-shown")
         self.query_one("#launch-outcome", Plain).set_text("")
         self._phase(f"{ACTIONS[action]}…")
         self._elapsed_timer = self.set_interval(1, self._tick)
-        self._run(action)
+        self._run(action, argument)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False, description="launch the server")
-    def _run(self, action: str) -> None:
+    def _run(self, action: str, argument: str) -> None:
         from wizard import launcher
 
         def on_event(event) -> None:
@@ -200,8 +226,12 @@ class LaunchStep(StepView):
                 result = launcher.upgrade(self.spec, **kwargs)
             elif action == "recover":
                 result = launcher.recover_access(self.spec, **kwargs)
-            else:
+            elif action == "end-recovery":
                 result = launcher.end_recovery(self.spec, **kwargs)
+            elif action == "load":
+                result = launcher.load_image_tarball(argument, expected_ref=self.spec.image_ref, on_event=on_event)
+            else:
+                result = launcher.destroy(self.spec, confirm_volume_name=argument, on_event=on_event)
         except launcher.LauncherError as exc:
             self.app.call_from_thread(self._finished, action, None, exc)
             return
@@ -242,17 +272,19 @@ class LaunchStep(StepView):
         if self._elapsed_timer is not None:
             self._elapsed_timer.stop()
             self._tick()
-        for button in self.query("#launch-buttons Button"):
+        for button in self._buttons():
             button.disabled = False
         outcome = self.query_one("#launch-outcome", Plain)
         if error is not None:
-            hint = getattr(error, "hint", "")
-            outcome.set_text(_status_line("✗ fail", f"{ACTIONS[action]} failed", printable(str(error)),
-                                          printable(hint)))
+            message, hint = getattr(error, "message", str(error)), getattr(error, "hint", "")
+            outcome.set_text(_status_line("✗ fail", f"{ACTIONS[action]} failed", printable(message), printable(hint)))
             self.flow.record_launch(action, False, str(error))
             self.query_one("#step-heading", Plain).set_text(self.heading())
             self.wizard.refresh_steps()
             self._phase("")
+            return
+        if action in ("load", "destroy"):
+            self._simple_outcome(action, result)
             return
         launch_result = getattr(result, "launch", result)
         text = Text()
@@ -293,3 +325,14 @@ class LaunchStep(StepView):
         self._phase(f"{ACTIONS[action]}: {'done' if launch_result.ok else 'failed'}")
         if restore is not None:
             self.notify("Restore mode is " + ("on: SSO is off until you end it." if restore else "off: SSO is back."))
+
+    def _simple_outcome(self, action: str, result) -> None:
+        if action == "load":
+            message = f"Loaded {', '.join(result.tags) or 'the archive'}: press Launch to start the server with it."
+        else:
+            message = result.message
+        self.query_one("#launch-outcome", Plain).set_text(_status_line("✓ ok", ACTIONS[action], printable(message)))
+        self._phase(f"{ACTIONS[action]}: done")
+        if action == "destroy":
+            self.flow.record_launch(action, True, message, restore_mode=False)
+            self.wizard.refresh_steps()

@@ -143,3 +143,43 @@ async def test_the_welcome_step_reminds_that_restore_mode_is_on(keyring, store):
         app.go_to("welcome")
         await wait_for(pilot, lambda: app.current_step == "welcome" and app.view.STEP == "welcome")
         assert "Restore mode is on" in widget_text(app, "#welcome-restore")
+
+
+async def test_load_the_image_from_a_file_then_remove_the_server(keyring, tmp_path, docker_client, docker_names,  # noqa: F811
+                                                                 standin_image):  # noqa: F811
+    """Air-gapped path: a `docker save` archive loaded from the Launch step; then the typed-name removal."""
+    archive = tmp_path / "standin.tar"
+    reference = docker_names.image(f"wlst-airgap-{docker_names.tag}:v1")
+    docker_client.images.get(standin_image).tag(reference)
+    with open(archive, "wb") as handle:
+        for chunk in docker_client.images.get(reference).save(named=reference):
+            handle.write(chunk)
+    docker_client.images.remove(reference)
+    port = free_port()
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        _configure(app.flow, docker_names, reference, port)
+        await _open_launch(pilot, app)
+        await _press(pilot, "action-load")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the path dialog")
+        await pilot.press(*list(str(archive)), "enter")
+        outcome = await _outcome(pilot, app)
+        assert outcome.startswith("✓ ok") and reference in outcome, outcome
+        await _press(pilot, "action-launch")
+        assert (await _outcome(pilot, app)).startswith("✓ ok")
+
+        # Removal needs the volume's name typed exactly; a near miss removes nothing.
+        await _press(pilot, "action-destroy")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the confirmation dialog")
+        await pilot.press(*list("wandb"), "enter")
+        outcome = await _outcome(pilot, app)
+        assert outcome.startswith("✗ fail") and "nothing was removed" in outcome, outcome
+        assert docker_client.volumes.get(docker_names("data"))
+        await _press(pilot, "action-destroy")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the confirmation dialog")
+        await pilot.press(*list(docker_names("data")), "enter")
+        outcome = await _outcome(pilot, app)
+        assert outcome.startswith("✓ ok"), outcome
+    assert not docker_client.containers.list(all=True, filters={"name": docker_names("server")})
+    assert not [v for v in docker_client.volumes.list() if v.name == docker_names("data")]
