@@ -7,18 +7,17 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer
 
 from screens.commands import WizardCommands
 from screens.modals import ConfirmScreen, HelpScreen, NoticeScreen, PassphraseScreen, SessionPickerScreen
-from screens.steps import STEP_VIEWS, StepView
+from screens.widgets.footer import WizardFooter
 from screens.widgets.step_list import StepList
 from screens.widgets.text import Plain
 from wizard import secrets as keyrings
@@ -51,6 +50,9 @@ Status of a step
 
 
 READY_FILE_ENV = "WANDB_LOCAL_SETUP_READY_FILE"
+
+if TYPE_CHECKING:
+    from screens.steps import StepView
 
 
 class WizardApp(App[int]):
@@ -107,7 +109,7 @@ class WizardApp(App[int]):
             yield StepList(id="steps")
             with VerticalScroll(id="body"):
                 yield Plain("Opening the session…", id="placeholder")
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.query_one("#steps", StepList).disabled = True
@@ -285,6 +287,9 @@ class WizardApp(App[int]):
     def show_step(self, step: str) -> None:
         body = self.query_one("#body", VerticalScroll)
         body.remove_children()
+        # Step views need the models (pydantic): imported here, after the first screen, not at start-up.
+        from screens.steps import STEP_VIEWS
+
         view = STEP_VIEWS[step](self.flow)
         self._view = view
         body.mount(view)
@@ -307,9 +312,13 @@ class WizardApp(App[int]):
         """For the start-up benchmark: the first interactive screen is painted and takes keys."""
         path = os.environ.pop(READY_FILE_ENV, None)
         if path:
+            import json
+            import sys
             import time
 
-            Path(path).write_text(repr(time.monotonic()))
+            # The modules loaded by then, for the test that heavy SDKs are not imported before the first screen.
+            loaded = sorted({name.partition(".")[0] for name in sys.modules})
+            Path(path).write_text(json.dumps({"time": time.monotonic(), "modules": loaded}))
 
     def refresh_steps(self) -> None:
         flow = self.flow
@@ -446,10 +455,10 @@ class WizardApp(App[int]):
     def flush_secrets(self, step: str) -> None:
         if self.flow is None or not self.flow.pending_secrets(step) or self.flow.secrets is None:
             return
-        self.run_worker(lambda: self._flush(step), thread=True, group="keyring-write", exit_on_error=False,
+        self.run_worker(lambda: self._flush_step_secrets(step), thread=True, group="keyring-write", exit_on_error=False,
                         description="save secrets to the keyring")
 
-    def _flush(self, step: str) -> None:
+    def _flush_step_secrets(self, step: str) -> None:  # not `_flush`: Textual's App._flush(stderr) is a hook
         try:
             with self._secrets_lock:
                 self.flow.flush_secrets(step)

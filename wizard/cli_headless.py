@@ -7,10 +7,16 @@ import asyncio
 import sys
 from pathlib import Path
 
-from wizard import answers as answers_mod
-from wizard import draft, exports, report, sources
 from wizard.checks.engine import Status
+from wizard.lazy import lazy_module
 from wizard.session import SessionStore
+
+# Loaded when a headless command runs, not when the parser is built for the interactive wizard (start-up time).
+answers_mod = lazy_module("wizard.answers")
+draft = lazy_module("wizard.draft")
+exports = lazy_module("wizard.exports")
+report = lazy_module("wizard.report")
+sources = lazy_module("wizard.sources")
 
 EXIT_WARNINGS, EXIT_CHECKS_FAILED, EXIT_INVALID = 7, 8, 9
 

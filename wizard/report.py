@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from wizard.checks.engine import CheckResult, Status
@@ -74,4 +75,7 @@ def as_json(reports: list[StepReport]) -> str:
             if report.step in CONFIG_STEPS
         ],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    # JSON escapes C0 controls (ESC becomes \u001b) but not DEL and C1 (CSI U+009B): escape them too, so no
+    # outside text can drive the terminal the report is printed on (they only occur inside strings: same data).
+    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"

@@ -14,6 +14,7 @@ from textual.widgets import Button
 
 from screens.widgets.text import Plain
 from wizard.checks import CheckContext, CheckResult, checks_for, run_checks
+from wizard.text import printable
 
 
 class ChecksFinished(Message):
@@ -28,9 +29,9 @@ def _result_text(title: str, state: str, message: str = "", hint: str = "") -> T
     text.append(f"{state:<8} ", style="bold")
     text.append(title, style="underline")
     if message:
-        text.append("\n" + message)
+        text.append("\n" + printable(message))  # outside text: control characters (C1 CSI too) shown as \xNN
     if hint:
-        text.append("\n→ " + hint, style="italic")
+        text.append("\n→ " + printable(hint), style="italic")
     return text
 
 

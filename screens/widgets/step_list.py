@@ -33,13 +33,22 @@ class StepList(OptionList):
                          id=id, markup=False)
         self.border_title = "Steps (F2)"
 
+    _shown: tuple = ()
+
     def show(self, statuses: dict[str, StepStatus], current: str | None) -> None:
         highlighted = self.highlighted
+        shown = (tuple(statuses.get(step.id, StepStatus.UNTOUCHED) for step in STEPS), current)
+        # Called on every keystroke: replacing the prompts would repaint the whole list each time.
+        if shown != self._shown:
+            self._shown = shown
+            self._replace_prompts(statuses, current)
+        if current is not None and (highlighted is None or not self.has_focus):
+            self.highlighted = [s.id for s in STEPS].index(current)
+
+    def _replace_prompts(self, statuses: dict[str, StepStatus], current: str | None) -> None:
         for step in STEPS:
             self.replace_option_prompt(step.id, step_prompt(step.title, statuses.get(step.id, StepStatus.UNTOUCHED),
                                                             step.id == current))
-        if current is not None and (highlighted is None or not self.has_focus):
-            self.highlighted = [s.id for s in STEPS].index(current)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -17,4 +17,6 @@ class Plain(Static):
         super().__init__(text if isinstance(text, Text) else Text(text), id=id, classes=classes, markup=False)
 
     def set_text(self, text: str | Text) -> None:
-        self.update(text if isinstance(text, Text) else Text(text))
+        text = text if isinstance(text, Text) else Text(text)
+        if text != self.content:  # unchanged: no repaint (each keystroke sets headings and the title again)
+            self.update(text)

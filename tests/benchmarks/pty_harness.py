@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
@@ -57,10 +58,19 @@ class PtyProgram:
             self.pump(0.01)
             text = self.ready_file.read_text()
             if text:
-                return float(text) - self.started
+                return self.ready_report(text)["time"] - self.started
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.process.args} exited: {bytes(self.output[-2000:])!r}")
         raise TimeoutError("the app did not report ready")
+
+    @staticmethod
+    def ready_report(text: str) -> dict:
+        """The ready file: a monotonic time (the baseline), or JSON with "time" and "modules" (the wizard)."""
+        return json.loads(text) if text.startswith("{") else {"time": float(text), "modules": []}
+
+    def ready_modules(self) -> list[str]:
+        """Top-level modules the app had loaded when it reported ready (after wait_ready)."""
+        return self.ready_report(self.ready_file.read_text())["modules"]
 
     def send(self, data: bytes) -> None:
         os.write(self.master, data)

@@ -1,0 +1,28 @@
+"""The footer: Textual's Footer, rebuilt only when what it shows changes."""
+
+from __future__ import annotations
+
+from textual.widgets import Footer
+
+
+class WizardFooter(Footer):
+    """Textual's Footer recomposes on every bindings update (focus moves, dialogs open) even when the keys shown stay
+    the same; each rebuild restyles every key twice, which was a large share of the wizard's start-up time."""
+
+    _shown: tuple | None = None
+
+    async def recompose(self) -> None:
+        shown = self._keys_shown()
+        if shown is not None and shown == self._shown:
+            return
+        self._shown = shown
+        await super().recompose()
+
+    def _keys_shown(self) -> tuple | None:
+        if not self._bindings_ready or not self.is_attached:
+            return None
+        keys = tuple(
+            (b.key, b.action, b.description, b.show, b.key_display, b.tooltip, b.group, enabled, tooltip)
+            for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
+        )
+        return keys, self.compact, self.show_command_palette

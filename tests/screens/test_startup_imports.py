@@ -1,0 +1,34 @@
+"""The heavy SDKs load only when a check needs them: none is imported when the first screen is ready (the app
+writes the loaded top-level module names into WANDB_LOCAL_SETUP_READY_FILE when it reports ready)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.benchmarks.pty_harness import PtyProgram, python_argv
+
+HEAVY = ("boto3", "botocore", "google.cloud", "azure", "docker", "pymysql", "redis")
+
+
+def heavy_loaded(modules: list[str]) -> list[str]:
+    # The report lists top-level names: "google" stands for google.cloud (the wizard uses no other google package).
+    return sorted(set(modules) & {name.partition(".")[0] for name in HEAVY})
+
+
+@pytest.mark.parametrize("first_screen", ["passphrase dialog", "step view"])
+def test_no_heavy_sdk_is_imported_before_the_first_screen(tmp_path, first_screen):
+    env = {"WANDB_LOCAL_SETUP_HOME": str(tmp_path / "home"), "WANDB_LOCAL_SETUP_KEYRING": "cryptfile"}
+    if first_screen == "step view":
+        env["WANDB_LOCAL_SETUP_PASSPHRASE"] = "startup test"  # no dialog: the Welcome step is the first screen
+    program = PtyProgram(python_argv("-m", "wizard"), env=env)
+    try:
+        program.wait_ready(timeout=60)
+        modules = program.ready_modules()
+    finally:
+        program.stop()
+    assert "textual" in modules and "wizard" in modules  # a real report
+    assert heavy_loaded(modules) == []
+
+
+def test_heavy_modules_are_recognised():
+    assert heavy_loaded(["textual", "botocore", "google", "wizard", "redis"]) == ["botocore", "google", "redis"]
