@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input
 
 from screens.commands import WizardCommands
 from screens.modals import ConfirmScreen, HelpScreen, NoticeScreen, PassphraseScreen, SessionPickerScreen
@@ -27,7 +28,6 @@ from wizard.session import SessionError, SessionLocked, SessionStore
 from wizard.steps import STEP_IDS, step_title
 
 EXIT_OK, EXIT_FAILED, EXIT_LOCKED, EXIT_UNREADABLE, EXIT_KEYRING = 0, 1, 3, 4, 5
-PASSPHRASE_ENV = "WANDB_LOCAL_SETUP_PASSPHRASE"
 DEBUG_ENV = "WANDB_LOCAL_SETUP_DEBUG"
 SAVE_DELAY = 0.5  # seconds after the last keystroke before the draft is written
 
@@ -89,7 +89,7 @@ class WizardApp(App[int]):
         self.store = store or SessionStore()
         self.injected_secrets = secret_store
         self.keyring_backend = keyring_backend
-        self.passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV) or None
+        self.passphrase = passphrase if passphrase is not None else os.environ.get(keyrings.PASSPHRASE_ENV) or None
         self.clock = clock or utc_now
         self.flow: WizardFlow | None = None
         self.exit_code = EXIT_OK
@@ -100,19 +100,19 @@ class WizardApp(App[int]):
         self._picker_used = False
         self._view: StepView | None = None
         self.crash_message = ""
+        self.hung_up = False  # SIGHUP, SIGTERM or the terminal gone
 
     # ---- layout
 
     def compose(self) -> ComposeResult:
         yield Plain("W&B Local setup", id="title-bar")
         with Horizontal(id="main"):
-            yield StepList(id="steps")
+            yield StepList(id="steps", disabled=True)  # until the session and keyring are open
             with VerticalScroll(id="body"):
                 yield Plain("Opening the session…", id="placeholder")
         yield WizardFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#steps", StepList).disabled = True
         if not self.is_headless:
             try:
                 import asyncio
@@ -128,6 +128,24 @@ class WizardApp(App[int]):
             self.open_session(self._unused_name(), new=True)
         else:
             self.pick_session()
+
+    async def on_event(self, event: events.Event) -> None:
+        # Textual hands a key to the focused widget's queue and runs the key's binding (Tab, ctrl+u, Backspace, F8,
+        # ...) only once it has bubbled back up, after the keys behind it. When keys arrive in one burst (a slow SSH
+        # link, a script), "wandb<Tab>secret" would put the secret in the user field and End, ctrl+u, "http://new"
+        # would end empty. Here each key is done before the next: bindings run at once, and characters for a field
+        # are inserted at once rather than queued behind it.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.app_focus = True
+            if await self._check_bindings(event.key, priority=True):
+                return
+            focused = self.focused
+            if event.is_printable and isinstance(focused, Input):
+                await focused._on_key(event)
+                return
+            if not event.is_printable and await self._check_bindings(event.key):
+                return
+        await super().on_event(event)
 
     # ---- choosing and opening a session
 
@@ -189,7 +207,11 @@ class WizardApp(App[int]):
         if self.injected_secrets is not None:
             self._attach(self.injected_secrets)
             return
-        self._describe_keyring(error)
+        choice = keyrings.describe_backend_at_once(self.keyring_backend)
+        if choice is not None:  # no D-Bus to ask: the passphrase dialog comes with the first paint
+            self._keyring_chosen(choice, error)
+        else:
+            self._describe_keyring(error)
 
     @work(thread=True, exclusive=True, group="keyring-open", exit_on_error=False, description="find the keyring")
     def _describe_keyring(self, error: str) -> None:
@@ -202,26 +224,26 @@ class WizardApp(App[int]):
             self._keyring_problem(choice.problem, retry=False)
         elif choice.needs_passphrase:
             if self.passphrase and not error:
-                self._open_keyring(self.passphrase)
+                self._open_keyring(self.passphrase, choice)
             else:
                 self._ask_passphrase(choice, error)
         else:
-            self._open_keyring(None)
+            self._open_keyring(None, choice)
 
     def _ask_passphrase(self, choice: keyrings.BackendChoice, error: str = "") -> None:
         def answered(passphrase: str | None) -> None:
             if passphrase is None:
                 self._without_keyring()
             else:
-                self._open_keyring(passphrase)
+                self._open_keyring(passphrase, choice)
 
         self.push_screen(PassphraseScreen(choice.name, choice.new_file, error, choice.note), answered)
         self.call_after_refresh(self._report_ready)
 
     @work(thread=True, exclusive=True, group="keyring-open", exit_on_error=False, description="open the keyring")
-    def _open_keyring(self, passphrase: str | None) -> None:
+    def _open_keyring(self, passphrase: str | None, choice: keyrings.BackendChoice) -> None:
         try:
-            store = keyrings.open_store(self.keyring_backend, passphrase=passphrase)
+            store = keyrings.open_store(self.keyring_backend, passphrase=passphrase, choice=choice)
         except keyrings.WrongPassphrase as exc:
             self.call_from_thread(self.setup_keyring, str(exc))
             return
@@ -317,7 +339,7 @@ class WizardApp(App[int]):
             import time
 
             # The modules loaded by then, for the test that heavy SDKs are not imported before the first screen.
-            loaded = sorted({name.partition(".")[0] for name in sys.modules})
+            loaded = sorted(sys.modules)
             Path(path).write_text(json.dumps({"time": time.monotonic(), "modules": loaded}))
 
     def refresh_steps(self) -> None:
@@ -502,19 +524,28 @@ class WizardApp(App[int]):
         self.exit(EXIT_FAILED)
 
     def _hangup(self) -> None:
+        self.hung_up = True
         self.close_flow()
         self.exit(EXIT_FAILED)
 
 
 def run_wizard(session_name: str | None, new: bool = False) -> int:
     """Run the interactive wizard; returns the exit code (see wizard.cli)."""
+    import sys
+
+    from screens.terminal_watch import watch_terminal
+
     app = WizardApp(session_name, new)
+    # The last resort once the terminal is gone and the loop is stuck: save what was typed, release the lock.
+    watch_terminal([sys.__stdin__.fileno(), sys.__stdout__.fileno()], app.close_flow, EXIT_FAILED)
     try:
         result = app.run()
     finally:
         app.close_flow()
+    if app.hung_up:  # nothing more to print, and the terminal may be gone: the last flush would fail (exit 120)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
     if app.crash_message:
-        import sys
-
         print(f"wandb-local-setup: {app.crash_message}", file=sys.stderr)
     return result if isinstance(result, int) else app.exit_code

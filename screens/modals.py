@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -86,12 +85,12 @@ class PassphraseScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Without keyring")]
 
     def __init__(self, backend_name: str, new_file: bool, error: str = "", note: str = "") -> None:
-        super().__init__(classes="modal")
+        super().__init__(classes="modal -opaque")  # asked before the first step is shown
         self.backend_name, self.new_file, self.error, self.note = backend_name, new_file, error, note
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Plain("Keyring passphrase", classes="dialog-title")
+            yield Plain("W&B Local setup: keyring passphrase", classes="dialog-title")
             if self.note:
                 yield Plain(self.note, classes="dialog-note")
             what = "Choose a passphrase for" if self.new_file else "Enter the passphrase of"

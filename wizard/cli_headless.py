@@ -93,7 +93,7 @@ def sessions_export(args: argparse.Namespace) -> int:
     """An answers file for a session: its values, and `keyring:` references for the secrets it has."""
     store = SessionStore()
     session = store.load(args.name)
-    present = set(sources.stored_secrets(sources.open_keyring(), args.name))
+    present = set(sources.open_keyring().get_all(args.name, draft.secret_ids()))
     text = answers_mod.to_toml(session.values, session.name, present)
     exports.write([exports.ExportFile(Path(args.out), text, False)])
     print(f"wrote {args.out}")
@@ -103,7 +103,7 @@ def sessions_export(args: argparse.Namespace) -> int:
 def sessions_copy(args: argparse.Namespace) -> int:
     store = SessionStore()
     keyring = sources.open_keyring()
-    found = sources.stored_secrets(keyring, args.source)
+    found = keyring.get_all(args.source, draft.secret_ids())
     store.copy(args.source, args.target)
     for secret_id, value in found.items():
         keyring.set(args.target, secret_id, value)
@@ -205,7 +205,7 @@ def _launch(spec, ready_timeout: float) -> int:
     from wizard.text import printable
 
     preflight = list(launcher.run_preflight(spec))
-    print(report.as_text([report.StepReport("server", preflight)]).replace("Server options\n", "Preflight\n", 1), end="")
+    print(report.as_text([report.StepReport("server", preflight, title="Preflight")]), end="")
     if any(item.status in (Status.FAIL, Status.ERROR) for item in preflight):
         print("Not launched: fix the preflight failures above.", file=sys.stderr)
         return EXIT_CHECKS_FAILED

@@ -8,7 +8,7 @@ import sys
 from wizard import draft, render, secrets
 from wizard.cli import EXIT_FAILED, EXIT_KEYRING, EXIT_OK
 from wizard.session import SessionNotFound, SessionStore
-from wizard.sources import open_keyring, stored_secrets
+from wizard.sources import open_keyring
 from wizard.steps import CONFIG_STEPS, step_title
 
 
@@ -64,7 +64,7 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
 def _stored_secrets(name: str) -> dict[str, str]:
     """The session's secrets, or {} when the keyring cannot be opened (show still lists the values)."""
     try:
-        return stored_secrets(open_keyring(), name)
+        return open_keyring().get_all(name, draft.secret_ids())
     except secrets.SecretsError as exc:
         print(f"(secrets not read: {exc})", file=sys.stderr)
         return {}

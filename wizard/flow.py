@@ -257,12 +257,9 @@ class WizardFlow:
             if getattr(self, "_fresh", False):
                 secrets.delete_all(self.name, draft.secret_ids())
                 self._fresh = False
-            for secret_id in draft.secret_ids():
-                if secret_id in self._secret_values:
-                    continue  # typed before the keyring opened: the newer value wins
-                value = secrets.get(self.name, secret_id)
-                if value:
-                    self._secret_values[secret_id] = value
+            missing = [sid for sid in draft.secret_ids() if sid not in self._secret_values]
+            # A value typed before the keyring opened is newer than the stored one: only the others are read.
+            self._secret_values.update(secrets.get_all(self.name, missing))
         except SecretsError as exc:
             self.secret_problem = str(exc)
             raise

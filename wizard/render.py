@@ -9,8 +9,7 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from wizard import config as c
-
-MASK = "********"
+from wizard.text import MASK
 
 # How a secret appears in the output: reveal (for the container), mask (for screens), placeholder (for exports).
 SecretView = Callable[[str, str], str]  # (secret id, secret value) -> text

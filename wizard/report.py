@@ -17,6 +17,11 @@ SCHEMA_VERSION = 1
 class StepReport:
     step: str
     results: list[CheckResult]
+    title: str = ""  # the heading in text reports; default: the step's title
+
+    @property
+    def heading(self) -> str:
+        return self.title or step_title(self.step)
 
 
 def overall(reports: list[StepReport]) -> Status:
@@ -33,7 +38,7 @@ def as_text(reports: list[StepReport]) -> str:
     for report in reports:
         if not report.results:
             continue
-        lines.append(step_title(report.step))
+        lines.append(report.heading)
         for result in report.results:
             lines.append(f"  [{result.status.symbol}] {printable(result.title)}: {printable(result.message)}")
             if result.hint and result.status is not Status.PASS:

@@ -19,6 +19,7 @@ from typing import Any
 from wizard.paths import APP_NAME, ensure_private_dir, keyring_dir
 
 BACKEND_ENV = "WANDB_LOCAL_SETUP_KEYRING"
+PASSPHRASE_ENV = "WANDB_LOCAL_SETUP_PASSPHRASE"  # the encrypted file's passphrase for runs without a prompt
 FORCEABLE = ("secretservice", "cryptfile", "plaintext")
 CRYPTFILE_NAME = "secrets.cfg"
 PLAINTEXT_NAME = "plaintext-secrets.cfg"
@@ -92,16 +93,30 @@ def describe_backend(backend: str | None = None, *, allow_plaintext: bool = Fals
         return BackendChoice(kind="none", name="No usable keyring", problem=f"The keyring cannot be chosen: {exc}")
 
 
+def describe_backend_at_once(backend: str | None = None, *, allow_plaintext: bool = False) -> BackendChoice | None:
+    """describe_backend() when the answer needs no D-Bus round trip (a forced file keyring, or no D-Bus session,
+    as over SSH), so the first screen can ask the passphrase straight away; None when D-Bus must be asked."""
+    kind = (backend if backend is not None else os.environ.get(BACKEND_ENV, "")).strip().lower()
+    native = any(sys.platform == platform for platform, *_ in _NATIVE)
+    automatic = kind in ("", "auto")
+    if kind == "secretservice" or (automatic and (native or os.environ.get("DBUS_SESSION_BUS_ADDRESS"))):
+        return None
+    return describe_backend(backend, allow_plaintext=allow_plaintext)
+
+
 def open_store(
-    backend: str | None = None, *, passphrase: Passphrase = None, allow_plaintext: bool = False
+    backend: str | None = None, *, passphrase: Passphrase = None, allow_plaintext: bool = False,
+    choice: BackendChoice | None = None,
 ) -> SecretStore:
     """Choose a keyring and unlock it now, so that a locked keyring or a wrong passphrase shows up at once.
 
     `backend` (else env WANDB_LOCAL_SETUP_KEYRING) forces secretservice, cryptfile or plaintext; None or "auto"
     picks the platform keyring, else the encrypted file. `passphrase` (a str, or a callback given the choice)
-    is only used by the encrypted file. Raises SecretsError.
+    is only used by the encrypted file. `choice`, from describe_backend(), saves probing D-Bus a second time.
+    Raises SecretsError.
     """
-    choice = _choose(backend, allow_plaintext)
+    if choice is None or choice.problem:
+        choice = _choose(backend, allow_plaintext)
     with _translated(choice, "open the keyring"):
         if choice.path is not None:
             ensure_private_dir(choice.path.parent)
@@ -138,6 +153,15 @@ class SecretStore:
         service = self._address(session, secret_id)
         with _translated(self.choice, f"read the secret {secret_id!r}"):
             return self._backend.get_password(service, secret_id)
+
+    def get_all(self, session: str, ids: Iterable[str]) -> dict[str, str]:
+        """The session's secrets among `ids` that are set (keyring cannot list entries: the caller names them)."""
+        found = {}
+        for secret_id in ids:
+            value = self.get(session, secret_id)
+            if value:
+                found[secret_id] = value
+        return found
 
     def set(self, session: str, secret_id: str, value: str) -> None:
         service = self._address(session, secret_id)

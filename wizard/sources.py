@@ -11,13 +11,11 @@ from wizard import answers as answers_mod
 from wizard import config, draft, secrets
 from wizard.session import SessionStore
 
-PASSPHRASE_ENV = "WANDB_LOCAL_SETUP_PASSPHRASE"
-
 
 def passphrase_prompt(choice: secrets.BackendChoice) -> str | None:
     """The encrypted keyring's passphrase: from the environment, else asked on the terminal, else none."""
-    if os.environ.get(PASSPHRASE_ENV):
-        return os.environ[PASSPHRASE_ENV]
+    if os.environ.get(secrets.PASSPHRASE_ENV):
+        return os.environ[secrets.PASSPHRASE_ENV]
     if sys.stdin.isatty():
         return getpass.getpass(f"Passphrase for {choice.name}: ")
     return None
@@ -25,15 +23,6 @@ def passphrase_prompt(choice: secrets.BackendChoice) -> str | None:
 
 def open_keyring() -> secrets.SecretStore:
     return secrets.open_store(passphrase=passphrase_prompt)
-
-
-def stored_secrets(store: secrets.SecretStore, session: str) -> dict[str, str]:
-    found = {}
-    for secret_id in draft.secret_ids():
-        value = store.get(session, secret_id)
-        if value:
-            found[secret_id] = value
-    return found
 
 
 @dataclass
@@ -47,7 +36,7 @@ class Source:
 def from_session(name: str) -> Source:
     """The session's configuration. The keyring must open: without it a license or password would go missing."""
     session = SessionStore().load(name)
-    found = stored_secrets(open_keyring(), name)
+    found = open_keyring().get_all(name, draft.secret_ids())
     return Source(draft.build_config(session.values, found), session.values, found, name)
 
 

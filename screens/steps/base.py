@@ -73,6 +73,11 @@ class StepView(Vertical):
         status = self.flow.status(self.STEP)
         return Text(f"{step_title(self.STEP)}  [{status_label(status)}]")
 
+    def show_status(self) -> None:
+        """The step's status changed: its heading and the step list say so."""
+        self.query_one("#step-heading", Plain).set_text(self.heading())
+        self.wizard.refresh_steps()
+
     def has_instructions(self) -> bool:
         return False
 
@@ -254,6 +259,8 @@ class StepView(Vertical):
             panel.run(self.flow.check_context())
 
     def run_checks(self) -> None:
+        if self._check_timer is not None:  # an explicit run replaces a pending automatic one
+            self._check_timer.stop()
         panel = self.checks_panel
         if panel is None:
             self.app.notify("This step has no live checks.", timeout=3)
@@ -271,8 +278,7 @@ class StepView(Vertical):
         if event.step != self.STEP:
             return
         self.flow.record_checks(self.STEP, event.results)
-        self.query_one("#step-heading", Plain).set_text(self.heading())
-        self.wizard.refresh_steps()
+        self.show_status()
         self.wizard.save_soon(immediate=True)
 
     def on_unmount(self) -> None:

@@ -232,10 +232,7 @@ class LaunchStep(StepView):
                 result = launcher.load_image_tarball(argument, expected_ref=self.spec.image_ref, on_event=on_event)
             else:
                 result = launcher.destroy(self.spec, confirm_volume_name=argument, on_event=on_event)
-        except launcher.LauncherError as exc:
-            self.app.call_from_thread(self._finished, action, None, exc)
-            return
-        except Exception as exc:  # an unexpected failure: a message, never a traceback
+        except Exception as exc:  # LauncherError says what to do; anything else is shown as a message too
             self.app.call_from_thread(self._finished, action, None, exc)
             return
         self.app.call_from_thread(self._finished, action, result, None)
@@ -256,8 +253,7 @@ class LaunchStep(StepView):
             self.query_one("#launch-log", Log).write_line(printable(event.text))
         elif isinstance(event, launcher.MarkerSeen):
             self.markers.append(event.marker)
-        elif isinstance(event, launcher.ReadyProbe):
-            pass  # the elapsed line shows the wait; each probe's detail would only flicker
+        # ReadyProbe events are not shown: the elapsed line shows the wait, each probe's detail would only flicker.
 
     def _phase(self, text: str) -> None:
         self.query_one("#launch-phase", Plain).set_text(printable(text))
@@ -279,8 +275,7 @@ class LaunchStep(StepView):
             message, hint = getattr(error, "message", str(error)), getattr(error, "hint", "")
             outcome.set_text(_status_line("✗ fail", f"{ACTIONS[action]} failed", printable(message), printable(hint)))
             self.flow.record_launch(action, False, str(error))
-            self.query_one("#step-heading", Plain).set_text(self.heading())
-            self.wizard.refresh_steps()
+            self.show_status()
             self._phase("")
             return
         if action in ("load", "destroy"):
@@ -320,8 +315,7 @@ class LaunchStep(StepView):
         outcome.set_text(text)
         restore = {"recover": True, "end-recovery": False}.get(action) if launch_result.ok else None
         self.flow.record_launch(action, launch_result.ok, launch_result.message, restore_mode=restore)
-        self.query_one("#step-heading", Plain).set_text(self.heading())
-        self.wizard.refresh_steps()
+        self.show_status()
         self._phase(f"{ACTIONS[action]}: {'done' if launch_result.ok else 'failed'}")
         if restore is not None:
             self.notify("Restore mode is " + ("on: SSO is off until you end it." if restore else "off: SSO is back."))
@@ -335,4 +329,4 @@ class LaunchStep(StepView):
         self._phase(f"{ACTIONS[action]}: done")
         if action == "destroy":
             self.flow.record_launch(action, True, message, restore_mode=False)
-            self.wizard.refresh_steps()
+            self.show_status()

@@ -4,6 +4,7 @@ message and hint literally, offers fixes behind a confirmation that shows the ex
 from __future__ import annotations
 
 from contextlib import aclosing
+from functools import partial
 
 from rich.text import Text
 from textual import on, work
@@ -41,8 +42,9 @@ class ChecksPanel(Vertical):
     DEFAULT_CSS = """
     ChecksPanel { height: auto; border-top: solid $secondary; padding-top: 0; margin-top: 1; }
     ChecksPanel .checks-title { text-style: bold; }
+    ChecksPanel #check-rows { height: auto; }
     ChecksPanel .check-row { height: auto; margin-bottom: 1; }
-    ChecksPanel .check-fix { width: auto; margin-bottom: 1; }
+    ChecksPanel .check-fix { width: auto; max-width: 100%; text-align: left; margin-bottom: 1; }  /* long labels wrap */
     ChecksPanel .checks-note { color: $text-muted; }
     """
 
@@ -75,35 +77,42 @@ class ChecksPanel(Vertical):
         self.running = True
         self._generation += 1
         self._note("Running… (edit a value or leave the step to stop)")
-        self.run_worker(self._run(ctx, self._generation), group=self.group, exclusive=True, exit_on_error=False,
-                        description=f"live checks of {self.step}")
+        self.run_worker(partial(self._run, ctx, self._generation), group=self.group, exclusive=True,
+                        exit_on_error=False, description=f"live checks of {self.step}")
 
     async def _run(self, ctx: CheckContext, generation: int) -> None:
         rows = self._rows()
         await rows.remove_children()
         self.results.clear()
         self._fixes.clear()
-        widgets = {}
-        for check in self.checks:
-            widget = Plain(_result_text(check.title, "… running"), classes="check-row")
-            widgets[check.id] = widget
-        await rows.mount_all(widgets.values())
+        # One '… running' row per registered check; its first result takes the row over, and further results of
+        # the same check (cache -> cache.reachable, cache.auth, ...) go right below, so the groups keep their order.
+        placeholders = {check.id: Plain(_result_text(check.title, "… running"), classes="check-row")
+                        for check in self.checks}
+        last_of_check = dict(placeholders)
+        rows_by_result: dict[str, Plain] = {}
+        await rows.mount_all(placeholders.values())
         try:
             async with aclosing(run_checks(self.checks, ctx)) as stream:
                 async for result in stream:
                     self.results[result.id] = result
                     text = _result_text(result.title, result.status.symbol, result.message, result.hint)
-                    if result.id in widgets:
-                        widgets[result.id].set_text(text)
-                    else:  # a check may yield several results with their own ids
-                        widgets[result.id] = Plain(text, classes="check-row")
-                        await rows.mount(widgets[result.id])
-                    if result.fix is not None:
+                    check = result.check or result.id
+                    row = rows_by_result.get(result.id) or placeholders.pop(check, None)
+                    if row is None:
+                        row = Plain(text, classes="check-row")
+                        await rows.mount(row, after=last_of_check.get(check))
+                        last_of_check[check] = row
+                    row.set_text(text)
+                    rows_by_result[result.id] = row
+                    if result.fix is not None and result.id not in self._fixes:
                         self._fixes[result.id] = result
                         button = Button(Text(f"Fix: {result.fix.description}"), classes="check-fix", compact=True,
                                         id=f"fix-{result.id.replace('.', '-')}")
                         button.check_id = result.id  # type: ignore[attr-defined]
-                        await rows.mount(button, after=widgets[result.id])
+                        await rows.mount(button, after=row)
+                        if last_of_check.get(check) is row:
+                            last_of_check[check] = button
         finally:
             if generation == self._generation:  # a newer run (or a cancel) owns the state now
                 self.running = False

@@ -12,6 +12,8 @@ class WizardFooter(Footer):
     _shown: tuple | None = None
 
     async def recompose(self) -> None:
+        if self.is_attached and self.screen is not self.app.screen:
+            return  # under a dialog (at start-up, the passphrase): rebuilt when its screen is back on top
         shown = self._keys_shown()
         if shown is not None and shown == self._shown:
             return

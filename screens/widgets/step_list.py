@@ -28,9 +28,9 @@ class StepList(OptionList):
             super().__init__()
             self.step = step
 
-    def __init__(self, id: str | None = None) -> None:
+    def __init__(self, id: str | None = None, disabled: bool = False) -> None:
         super().__init__(*[Option(step_prompt(s.title, StepStatus.UNTOUCHED, False), id=s.id) for s in STEPS],
-                         id=id, markup=False)
+                         id=id, markup=False, disabled=disabled)
         self.border_title = "Steps (F2)"
 
     _shown: tuple = ()

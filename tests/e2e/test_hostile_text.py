@@ -15,10 +15,7 @@ crashes (STANDIN_CRASH=1) so that the launcher shows the last log lines.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -32,7 +29,8 @@ from rich.text import Text
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.services.fault_server import fault_server  # noqa: F401 (fixture)
 from tests.services.keyring_service import _shared_secret_service, secret_service  # noqa: F401 (fixtures)
-from tests.services.registry import free_port
+from tests.cli_runner import run_wizard
+from tests.services.local_process import free_port
 from tests.services.standin_image import build_standin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,14 +130,9 @@ def tui_home(tmp_path, monkeypatch, secret_service):  # noqa: F811 (a real keyri
 
 
 def _cli(home: Path, *args: str, env_extra: dict | None = None, timeout: float = 180):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
-    env.update(WANDB_LOCAL_SETUP_HOME=str(home / "state"), WANDB_LOCAL_SETUP_KEYRING="cryptfile",
-               WANDB_LOCAL_SETUP_PASSPHRASE=PASS, HOME=str(home), PYTHONPATH=str(ROOT), **(env_extra or {}))
-    result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, env=env, timeout=timeout, check=False,
-                            cwd=home)
-    out, err = result.stdout.decode(), result.stderr.decode()
-    assert "Traceback" not in out + err, out + err
-    return result.returncode, out, err
+    result = run_wizard(*args, state=home / "state", home=home, passphrase=PASS, timeout=timeout, cwd=home,
+                        env_extra={"PYTHONPATH": str(ROOT), **(env_extra or {})})
+    return result.returncode, result.stdout, result.stderr
 
 
 def _assert_plain_output(text: str, what: str) -> None:
@@ -341,7 +334,7 @@ def test_headless_check_prints_outside_text_literally(tmp_path, hostile_server):
     report = json.loads(out)
     messages = [r["message"] for step in report["steps"] for r in step["results"]]
     assert any("[bold red]x[/]" in m for m in messages)
-    assert any("\x9b31mcsi" in m for m in messages)  # escaped in the JSON text, the same data once parsed
+    assert any("\\x9b31mcsi" in m for m in messages)  # the visible escape, as in the text report
 
 
 async def test_tui_shows_outside_text_literally(tui_home, hostile_server):

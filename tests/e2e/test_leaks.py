@@ -30,7 +30,8 @@ import pytest
 from tests.jws import make_license
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.services.keyring_service import _shared_secret_service, secret_service  # noqa: F401 (fixtures)
-from tests.services.registry import free_port
+from tests.cli_runner import run_wizard
+from tests.services.local_process import free_port
 from tests.services.standin_image import (  # noqa: F401
     DOCKER_ADDED,
     received_environment,
@@ -97,15 +98,13 @@ class Cli:
         self.timings: list[tuple[str, float]] = []
 
     def __call__(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
-        env.update(WANDB_LOCAL_SETUP_HOME=str(self.home / "state"), WANDB_LOCAL_SETUP_KEYRING="cryptfile",
-                   WANDB_LOCAL_SETUP_PASSPHRASE=PASS, HOME=str(self.home), PYTHONPATH=str(ROOT), **self.canaries)
         began = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, env=env,
-                                timeout=timeout, cwd=self.home, check=False)
+        try:
+            result = run_wizard(*args, state=self.home / "state", home=self.home, passphrase=PASS, timeout=timeout,
+                                cwd=self.home, env_extra={"PYTHONPATH": str(ROOT), **self.canaries})
+        finally:
+            self.timings.append((" ".join(args)[:60], round(time.monotonic() - began, 1)))
         self.outputs.append((" ".join(args), result.stdout + result.stderr))
-        self.timings.append((" ".join(args)[:60], round(time.monotonic() - began, 1)))
-        assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
         return result
 
 

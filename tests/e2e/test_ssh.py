@@ -25,7 +25,7 @@ from pathlib import Path
 from tests.e2e.tmux import Tmux, TmuxError
 from tests.screens.helpers import license_token
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
-from tests.services.registry import free_port
+from tests.services.local_process import free_port
 from tests.services.sshd import ssh_server, wait_until  # noqa: F401 (fixture)
 from tests.services.standin_image import (  # noqa: F401
     DOCKER_ADDED,
@@ -38,8 +38,6 @@ PASSPHRASE = "e2e correct horse battery"
 STEPS = 11
 LAUNCH_TIMEOUT = 60.0
 STEP_TIMEOUT = 20.0
-CLEAR_PAUSE = 0.3
-CLEAR_WIDTH = 40  # Backspaces that empty any prefilled field of these tests  # the first screen includes the Python start-up and the keyring's Argon2 over SSH
 
 
 # ---- the remote side -------------------------------------------------------------------------------------------
@@ -142,7 +140,7 @@ class Wizard:
         return self.at_step(number, title, body)
 
     def passphrase(self, twice: bool) -> None:
-        self.wait("Keyring passphrase", what="the keyring passphrase dialog")
+        self.wait("keyring passphrase", what="the keyring passphrase dialog")
         screen = self.screen()
         assert ("Choose a passphrase" if twice else "Enter the passphrase") in screen, screen
         assert "Encrypted file" in screen, screen
@@ -154,12 +152,9 @@ class Wizard:
             self.tmux.keys("Enter")
 
     def fill(self, label: str, value: str, leave: bool = True, secret: bool = False) -> None:
-        """Clear the focused field (End, then Backspace), type `value`, check the field shows it, then Tab out."""
-        # Not End + ctrl+u: over ssh, text typed right behind that pair can be lost, or shown but not recorded
-        # (see the report of issue 9). Backspace is what people use anyway.
-        self.tmux.keys("End")
-        self.tmux.keys("BSpace", repeat=CLEAR_WIDTH)
-        time.sleep(CLEAR_PAUSE)
+        """Clear the focused field (End, ctrl+u), type `value` right behind, check the field shows it, Tab out."""
+        # No pause between the keys: over SSH they may arrive in one read, and must still act in order.
+        self.tmux.keys("End", "C-u")
         self.tmux.type(value)
         shown = "•" * len(value) if secret else re.escape(value)
         self.wait(re.compile(rf"{re.escape(label)}\s{{2,}}{shown}(\s|$)", re.MULTILINE),

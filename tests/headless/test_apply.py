@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_wizard
 from tests.jws import make_license
 from tests.services import unavailable
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
-from tests.services.registry import free_port
+from tests.services.local_process import free_port
 from tests.services.standin_image import DOCKER_ADDED, received_environment, standin_image  # noqa: F401
 from wizard import answers, render
 from wizard.session import SessionStore
@@ -29,13 +29,7 @@ def home(tmp_path) -> Path:
 
 
 def cli(home: Path, *args: str, env_extra: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
-    env.update(WANDB_LOCAL_SETUP_HOME=str(home), WANDB_LOCAL_SETUP_KEYRING="cryptfile",
-               WANDB_LOCAL_SETUP_PASSPHRASE=PASS, HOME=str(home.parent), **(env_extra or {}))
-    result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, env=env,
-                            timeout=timeout)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+    return run_wizard(*args, state=home, home=home.parent, passphrase=PASS, env_extra=env_extra, timeout=timeout)
 
 
 def _answers(tmp_path: Path, names, image_ref: str, port: int, **extra_server) -> Path:

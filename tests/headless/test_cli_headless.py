@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import textwrap
 import uuid
 from pathlib import Path
@@ -14,7 +12,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tests.cli_runner import run_wizard, store_secret
 from wizard.session import SessionStore
+from tests.services.local_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "assets" / "check-report.schema.json").read_text())
@@ -28,13 +28,7 @@ def home(tmp_path) -> Path:
 
 
 def cli(home: Path, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
-    env.update(WANDB_LOCAL_SETUP_HOME=str(home), WANDB_LOCAL_SETUP_KEYRING="cryptfile",
-               WANDB_LOCAL_SETUP_PASSPHRASE=PASS, HOME=str(home.parent), **(env_extra or {}))
-    result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, env=env,
-                            timeout=120, cwd=home.parent)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+    return run_wizard(*args, state=home, home=home.parent, passphrase=PASS, env_extra=env_extra, cwd=home.parent)
 
 
 def answers_file(tmp_path: Path, text: str) -> Path:
@@ -43,14 +37,8 @@ def answers_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_check_passing_configuration_exits_0(tmp_path, home):
-    port = _free_port()
+    port = free_port()
     own = _own_address()
     path = answers_file(tmp_path, f"""
         [host]
@@ -147,11 +135,7 @@ def test_session_exported_to_answers_gives_the_same_environment(tmp_path, home):
     session.set_values("cache", {"provider": "redis", "redis": {"host": "redis.internal", "user": "wandb"}})
     session.set_values("server", {"port": 9000, "extra_env": [{"name": "GORILLA_X", "value": "a=b #c"}]})
     store.save(session)
-    env = dict(os.environ, WANDB_LOCAL_SETUP_HOME=str(home), HOME=str(home.parent))
-    subprocess.run([sys.executable, "-c",
-                    "import sys; from wizard import secrets; "
-                    f"secrets.open_store('cryptfile', passphrase={PASS!r}).set('tui', 'cache.redis.password', sys.argv[1])",
-                    CANARY], check=True, env=env)
+    store_secret(home, home.parent, PASS, 'tui', 'cache.redis.password', CANARY)
 
     from_session = tmp_path / "from-session.env"
     assert cli(home, "export", "--session", "tui", "--format", "env", "--out", str(from_session),
@@ -174,11 +158,7 @@ def test_sessions_copy_copies_values_and_secrets(tmp_path, home):
     session = store.create("a")
     session.set_values("database", {"provider": "mysql", "mysql": {"host": "db"}})
     store.save(session)
-    env = dict(os.environ, WANDB_LOCAL_SETUP_HOME=str(home), HOME=str(home.parent))
-    subprocess.run([sys.executable, "-c",
-                    "import sys; from wizard import secrets; "
-                    f"secrets.open_store('cryptfile', passphrase={PASS!r}).set('a', 'database.mysql.password', sys.argv[1])",
-                    CANARY], check=True, env=env)
+    store_secret(home, home.parent, PASS, 'a', 'database.mysql.password', CANARY)
     result = cli(home, "sessions", "copy", "a", "b")
     assert result.returncode == 0, result.stderr
     assert "1 secrets" in result.stdout

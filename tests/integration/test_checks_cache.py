@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.services.mariadb import free_port
+from tests.services.local_process import free_port
 from tests.services.redis_tls import (  # noqa: F401 (fixtures)
     GIB, RedisServer, _redis_plain_server, _redis_tls_server, redis_plain, redis_tls,
 )

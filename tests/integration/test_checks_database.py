@@ -12,8 +12,9 @@ import time
 
 import pytest
 
+from tests.services.local_process import free_port
 from tests.services.mariadb import (  # noqa: F401 (fixtures)
-    MariaDB, free_port, mariadb, mariadb_settings, mariadb_without_tls,
+    MariaDB, mariadb, mariadb_settings, mariadb_without_tls,
 )
 from wizard.checks import CheckContext, Status
 from wizard.checks import database as db_checks

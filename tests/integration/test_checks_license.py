@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pathlib
+import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -113,12 +115,43 @@ def test_license_file_problems_have_clear_messages(tmp_path, case, words):
     elif case == "binary":
         path.write_bytes(b"\xff\xfe\x00\x81" * 10)
     elif case == "unreadable":
-        if os.geteuid() == 0:
-            pytest.skip("root reads every file: a permission error cannot happen")
+        if os.geteuid() == 0:  # root reads every file: read it as the unprivileged user 'nobody' instead
+            with tempfile.TemporaryDirectory() as folder:  # /tmp/x (0700 -> 0755): 'nobody' may reach the file
+                os.chmod(folder, 0o755)
+                path = pathlib.Path(folder) / "license"
+                path.write_text("x")
+                path.chmod(0)
+                assert words in _read_as_nobody(str(path))
+            return
         path.write_text("x")
         path.chmod(0)
     with pytest.raises(ValueError, match=words):
         read_license_file(str(path))
+
+
+def _read_as_nobody(path: str) -> str:
+    """The message read_license_file gives when the user 'nobody' reads path (in a forked child)."""
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        try:
+            os.close(reading)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                read_license_file(path)
+                message = "read without an error"
+            except ValueError as exc:
+                message = str(exc)
+            os.write(writing, message.encode())
+        finally:
+            os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading, "rb") as handle:
+        message = handle.read().decode()
+    os.waitpid(pid, 0)
+    return message
 
 
 def test_a_huge_license_file_is_not_read_whole(tmp_path):

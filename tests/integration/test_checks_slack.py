@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.services.mariadb import free_port
+from tests.services.local_process import free_port
 from wizard.checks import CheckContext, Status
 from wizard.checks import slack as slack_checks
 from wizard.checks.engine import checks_for, collect

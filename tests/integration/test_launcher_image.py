@@ -7,7 +7,8 @@ import os
 import pytest
 
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
-from tests.services.registry import free_port, local_registry  # noqa: F401 (fixtures)
+from tests.services.local_process import free_port
+from tests.services.registry import local_registry  # noqa: F401 (fixtures)
 from tests.services.standin_image import build_standin, standin_image, standin_spec  # noqa: F401 (fixtures)
 from wizard.launcher import (
     ImageLoadFailed,

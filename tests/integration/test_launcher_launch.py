@@ -288,7 +288,7 @@ def test_progress_events_are_plain_literal_text(docker_client, docker_names, sta
 
 def test_a_host_url_that_does_not_answer_from_here_is_a_warning_not_a_failure(docker_client, docker_names,
                                                                              standin_image):
-    from tests.services.registry import free_port
+    from tests.services.local_process import free_port
 
     unreachable = f"http://127.0.0.1:{free_port()}"
     spec = standin_spec(docker_names, standin_image, host_url=unreachable)
@@ -298,3 +298,25 @@ def test_a_host_url_that_does_not_answer_from_here_is_a_warning_not_a_failure(do
     assert f"{unreachable}/ready does not answer from this machine" in result.after.host.message
     assert "DNS record" in result.after.host.hint
     assert result.after.healthz.status == Status.PASS
+
+
+def test_the_engine_going_away_mid_launch_is_explained_not_a_traceback(docker_client, docker_names, standin_image,
+                                                                        tmp_path):
+    from tests.services.socket_proxy import SocketProxy
+    from wizard.launcher import EngineUnavailable
+
+    proxy = SocketProxy(tmp_path / "docker.sock", "/var/run/docker.sock")
+    spec = standin_spec(docker_names, standin_image)
+
+    def on_event(event) -> None:
+        if isinstance(event, Step) and event.phase == "wait":  # the container runs: the engine goes away now
+            proxy.cut()
+
+    with pytest.raises(EngineUnavailable) as caught:
+        launch(spec, base_url=proxy.base_url, on_event=on_event, options=FAST)
+    error = caught.value
+    assert error.message.startswith("Docker Engine stopped answering in the middle of the operation.")
+    assert f"nothing answers at {proxy.base_url}" in error.message
+    assert "run the same action again" in error.hint
+    # The engine itself is fine: the container was created and started before the cut.
+    assert _container(docker_client, spec.container_name).status == "running"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 
 from screens.app import WizardApp
 from tests.screens.conftest import SIZE, fixed_clock
 from tests.screens.helpers import ready, tab_to, wait_for, widget_text
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
-from tests.services.registry import free_port
+from tests.services.local_process import free_port
 from tests.services.standin_image import (  # noqa: F401 (fixtures)
     DOCKER_ADDED,
     build_standin,

@@ -1,5 +1,5 @@
 """The heavy SDKs load only when a check needs them: none is imported when the first screen is ready (the app
-writes the loaded top-level module names into WANDB_LOCAL_SETUP_READY_FILE when it reports ready)."""
+writes the names of the loaded modules into WANDB_LOCAL_SETUP_READY_FILE when it reports ready)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ HEAVY = ("boto3", "botocore", "google.cloud", "azure", "docker", "pymysql", "red
 
 
 def heavy_loaded(modules: list[str]) -> list[str]:
-    # The report lists top-level names: "google" stands for google.cloud (the wizard uses no other google package).
-    return sorted(set(modules) & {name.partition(".")[0] for name in HEAVY})
+    return sorted(name for name in HEAVY if any(m == name or m.startswith(name + ".") for m in modules))
 
 
 @pytest.mark.parametrize("first_screen", ["passphrase dialog", "step view"])
@@ -31,4 +30,6 @@ def test_no_heavy_sdk_is_imported_before_the_first_screen(tmp_path, first_screen
 
 
 def test_heavy_modules_are_recognised():
-    assert heavy_loaded(["textual", "botocore", "google", "wizard", "redis"]) == ["botocore", "google", "redis"]
+    modules = ["textual", "botocore.session", "google", "google.cloud.storage", "wizard", "redis", "redisx"]
+    assert heavy_loaded(modules) == ["botocore", "google.cloud", "redis"]
+    assert heavy_loaded(["google", "google.protobuf", "dockerfile", "azure_like"]) == []

@@ -108,6 +108,37 @@ def test_sighup_keeps_what_was_typed_and_releases_the_lock(home):
     assert not (home / "state" / "sessions" / "demo.lock").exists()
 
 
+def test_a_terminal_gone_without_sighup_ends_the_wizard_and_keeps_what_was_typed(home):
+    # The wizard has no controlling terminal here (start_new_session, no TIOCSCTTY): closing the terminal's master
+    # end sends no SIGHUP, as when the program that owned the terminal dies. Textual alone would spin on the
+    # end-of-file of its input forever, holding the session lock.
+    term = Terminal(home, "--session", "demo")
+    try:
+        _open_host_and_type(term, home, "http://10.7.7.7:8080")
+        os.close(term.master)  # before the debounced save could run
+        term.master = os.open(os.devnull, os.O_RDONLY)  # for close()
+        assert term.process.wait(timeout=15) == 1
+    finally:
+        term.close()
+    assert _host_value(home) == "http://10.7.7.7:8080"
+    assert not (home / "state" / "sessions" / "demo.lock").exists()
+
+
+def test_editing_keys_in_a_burst_act_in_the_order_they_were_typed(home):
+    # One write, as a slow SSH link or a script delivers keys: End, ctrl+u (clear), then the new URL. Textual alone
+    # runs ctrl+u after the characters behind it, leaving the field empty; the left-arrows must land in order too.
+    term = Terminal(home, "--session", "demo")
+    try:
+        _open_host_and_type(term, home, "")
+        os.write(term.master, b"\x1b[F\x15http://10.2.3.4:8080" + b"\x1b[D" * 3 + b"\x7f9")
+        term.wait_for(lambda: _host_value(home) == "http://10.2.3.4:9080", timeout=10, what="the value typed in order")
+        term.send("\x11")
+        assert term.process.wait(timeout=15) == 0
+    finally:
+        term.close()
+    assert _host_value(home) == "http://10.2.3.4:9080"
+
+
 def test_ctrl_q_quits_with_exit_code_0_and_saves(home):
     term = Terminal(home, "--session", "demo")
     try:

@@ -16,12 +16,7 @@ CANARY = "CANARY-db-pw-7f3a"
 
 
 def keyring_secrets(keyring, name: str) -> dict[str, str]:
-    found = {}
-    for secret_id in draft.secret_ids():
-        value = keyring.get(name, secret_id)
-        if value:
-            found[secret_id] = value
-    return found
+    return keyring.get_all(name, draft.secret_ids())
 
 
 async def test_defaults_from_welcome_to_review(keyring, state_home):

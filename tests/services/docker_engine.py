@@ -1,9 +1,10 @@
 """A real Docker Engine for the tests: the one already running at /var/run/docker.sock, or a `dockerd` started here.
 
-A dockerd started here runs in the background with `--iptables=false --ip6tables=false`, logs to its own file
-under a temp dir, and is stopped (by PID) at the end of the session; an engine that was already running is left
-alone. Tests get a `docker.DockerClient` and a `docker_names` factory whose containers, volumes and images are
-removed after each test.
+A dockerd started here runs in the background with `--iptables=false --ip6tables=false` and logs to its own file
+under a temp dir. Test sessions may overlap (a CI run while a developer runs a subset): each holds a shared lock
+on USERS_LOCK while it uses the engine, and the last one to leave stops a dockerd that a test session started
+(its PID is in PID_FILE); an engine that was already running otherwise is left alone. Tests get a
+`docker.DockerClient` and a `docker_names` factory whose containers, volumes and images are removed after each test.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ SERVICE = "Docker Engine"
 SOCKET = "/var/run/docker.sock"
 BASE_URL = f"unix://{SOCKET}"
 START_TIMEOUT = 60.0
+START_LOCK = "/run/wandb-local-setup-tests-dockerd.lock"
+USERS_LOCK = "/run/wandb-local-setup-tests-dockerd.users"
+PID_FILE = "/run/wandb-local-setup-tests-dockerd.pid"
 NAME_PREFIX = "wlst-"  # every container/volume/image a test creates starts with this
 
 
@@ -37,6 +41,7 @@ class DockerEngine:
     client: Any
     process: subprocess.Popen | None = None  # set only when this session started dockerd
     log_path: Path | None = None
+    users_lock: Any = None  # the open USERS_LOCK file holding this session's shared lock
 
     @property
     def started_here(self) -> bool:
@@ -59,6 +64,24 @@ def _client_if_answering(base_url: str) -> Any | None:
 
 def start_engine(workdir: Path) -> DockerEngine:
     """Use a running engine, or start dockerd (as root). Calls unavailable() when neither is possible."""
+    users_lock = _join_users()
+    try:
+        engine = _engine(workdir)
+    except BaseException:
+        users_lock.close()
+        raise
+    engine.users_lock = users_lock
+    return engine
+
+
+def _join_users() -> Any:
+    """A shared lock on USERS_LOCK, taken before looking for an engine: it waits while a leaving session stops one."""
+    lock = open(USERS_LOCK if os.access("/run", os.W_OK) else os.devnull, "a")
+    fcntl.flock(lock, fcntl.LOCK_SH)
+    return lock
+
+
+def _engine(workdir: Path) -> DockerEngine:
     client = _client_if_answering(BASE_URL)
     if client is not None:
         return DockerEngine(BASE_URL, client)
@@ -69,7 +92,7 @@ def start_engine(workdir: Path) -> DockerEngine:
         unavailable(SERVICE, f"no engine answers at {SOCKET} and starting dockerd needs root")
     workdir.mkdir(parents=True, exist_ok=True)
     # Two test sessions starting an engine at the same moment would fight over the socket: serialise the start.
-    with open("/run/wandb-local-setup-tests-dockerd.lock", "w") as lock:
+    with open(START_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         client = _client_if_answering(BASE_URL)
         if client is not None:
@@ -80,6 +103,7 @@ def start_engine(workdir: Path) -> DockerEngine:
                 [dockerd, "--iptables=false", "--ip6tables=false", f"--host={BASE_URL}"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
+        Path(PID_FILE).write_text(str(process.pid))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -90,23 +114,53 @@ def start_engine(workdir: Path) -> DockerEngine:
                 if client is not None:
                     return DockerEngine(BASE_URL, client, process, log_path)
             time.sleep(0.2)
-        stop_engine(DockerEngine(BASE_URL, None, process, log_path))
+        _stop_dockerd(process.pid)
         unavailable(SERVICE, f"dockerd did not answer within {START_TIMEOUT:.0f} s (log: {log_path})")
     raise AssertionError("unreachable")
 
 
 def stop_engine(engine: DockerEngine) -> None:
+    """Leave the engine; the last session to leave stops a dockerd that a test session started."""
     if engine.client is not None:
         engine.client.close()
-    process = engine.process
-    if process is None or process.poll() is not None:
+    if engine.users_lock is None:
         return
-    process.send_signal(signal.SIGTERM)  # dockerd stops its containers and its containerd, then exits
+    fcntl.flock(engine.users_lock, fcntl.LOCK_UN)
+    with engine.users_lock:
+        try:
+            fcntl.flock(engine.users_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another session still uses the engine: it stops it when it leaves
+        try:
+            pid = int(Path(PID_FILE).read_text())
+        except (OSError, ValueError):
+            return  # not started by a test session: left alone
+        _stop_dockerd(pid)
+        Path(PID_FILE).unlink(missing_ok=True)
+    if engine.process is not None:
+        engine.process.wait()
+
+
+def _stop_dockerd(pid: int) -> None:
+    """SIGTERM (dockerd stops its containers and its containerd, then exits), SIGKILL after 30 s."""
+    if not _is_running_dockerd(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _is_running_dockerd(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+        time.sleep(0.1)
+
+
+def _is_running_dockerd(pid: int) -> bool:
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    name, state = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:][:1]
+    return name == "dockerd" and state != "Z"
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ socket (`admin`), with names unique to the test, so they never depend on each ot
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -20,14 +19,9 @@ import pytest
 
 from tests.services import unavailable
 from tests.services.openssl_certs import Certificates, make_certificates, openssl_missing
+from tests.services.local_process import free_port
 
 SERVICE = "MariaDB"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

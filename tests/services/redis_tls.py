@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
-from tests.services.mariadb import free_port
+from tests.services.local_process import free_port
 from tests.services.openssl_certs import Certificates, make_certificates, openssl_missing
 
 SERVICE = "Redis"

@@ -7,7 +7,6 @@ images pushed to 127.0.0.1:PORT can be pulled back with real layer progress and 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,7 @@ import pytest
 
 from tests.services import unavailable
 from tests.services.docker_engine import DockerEngine
+from tests.services.local_process import free_port
 
 SERVICE = "image registry (docker-registry)"
 _CONFIG = """version: 0.1
@@ -57,12 +57,6 @@ class Registry:
             aux = item.get("aux") or {}
             digest = aux.get("Digest", digest)
         return digest
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_registry(root: Path) -> Registry:

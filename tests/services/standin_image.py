@@ -166,7 +166,7 @@ def standin_spec(names: Any, image_ref: str, *, env: dict[str, str] | None = Non
                  volume: str | None = None, **settings: Any) -> Any:
     """A LaunchSpec for the stand-in: unique names, a free loopback port, secrets in the environment (LICENSE and
     a MYSQL URL with a password, both unique per test) and a short readiness delay."""
-    from tests.services.registry import free_port
+    from tests.services.local_process import free_port
     from wizard.launcher import LaunchSpec
 
     port = port or free_port()

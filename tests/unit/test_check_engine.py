@@ -34,6 +34,21 @@ async def test_a_check_may_yield_several_results_in_order():
     assert [r.message for r in results] == ["multi result 0", "multi result 1", "multi result 2"]
 
 
+async def test_every_result_names_the_registered_check_that_produced_it():
+    async def parts(ctx):
+        yield CheckResult("cache.reachable", "Reachable", Status.PASS, "ok")
+        yield CheckResult("cache.auth", "Auth", Status.FAIL, "denied")
+
+    async def hang(ctx):
+        await asyncio.sleep(3600)
+        yield  # pragma: no cover
+
+    results = await collect([CheckDef("cache", "Cache", parts), CheckDef("slow", "Slow", hang)],
+                            CheckContext({}, timeout=0.2))
+    assert {(r.id, r.check) for r in results} == {("cache.reachable", "cache"), ("cache.auth", "cache"),
+                                                   ("slow", "slow")}
+
+
 async def test_timeout_becomes_an_error_result_within_the_bound():
     async def hang(ctx):
         await asyncio.sleep(3600)
@@ -68,7 +83,8 @@ async def test_exception_becomes_an_error_result_without_traceback():
         return
         yield  # pragma: no cover
 
-    results = await collect([CheckDef("broken", "Broken", broken), CheckDef("silent", "Silent", silent)], CheckContext({}))
+    checks = [CheckDef("broken", "Broken", broken), CheckDef("silent", "Silent", silent)]
+    results = await collect(checks, CheckContext({}))
     by_id = {r.id: r for r in results}
     assert by_id["broken"].status is Status.ERROR
     assert by_id["broken"].message == "The check could not run: ConnectionResetError: peer reset the connection"

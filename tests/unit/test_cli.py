@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import keyring_call, run_wizard, store_secret
 from wizard import __version__
 from wizard.session import SessionStore
 
@@ -24,24 +25,11 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def cli(home: Path, *args: str, passphrase: str | None = PASS, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
-    env.update(WANDB_LOCAL_SETUP_HOME=str(home), WANDB_LOCAL_SETUP_KEYRING="cryptfile", HOME=str(home.parent))
-    if passphrase is not None:
-        env["WANDB_LOCAL_SETUP_PASSPHRASE"] = passphrase
-    result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, env=env,
-                            input=stdin, timeout=60)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+    return run_wizard(*args, state=home, home=home.parent, passphrase=passphrase, stdin=stdin, timeout=60)
 
 
 def _store_secret(home: Path, session: str, secret_id: str, value: str) -> None:
-    env = dict(os.environ, WANDB_LOCAL_SETUP_HOME=str(home), HOME=str(home.parent))
-    code = (
-        "import sys; from wizard import secrets\n"
-        f"s = secrets.open_store('cryptfile', passphrase={PASS!r})\n"
-        "s.set(sys.argv[1], sys.argv[2], sys.argv[3])\n"
-    )
-    subprocess.run([sys.executable, "-c", code, session, secret_id, value], check=True, env=env, timeout=60)
+    store_secret(home, home.parent, PASS, session, secret_id, value)
 
 
 def test_version():
@@ -128,13 +116,8 @@ def test_delete_removes_the_file_and_the_keyring_entries(home):
     result = cli(home, "sessions", "delete", "old", "--yes")
     assert result.returncode == 0, result.stderr
     assert not store.exists("old")
-    env = dict(os.environ, WANDB_LOCAL_SETUP_HOME=str(home), HOME=str(home.parent))
-    check = subprocess.run(
-        [sys.executable, "-c",
-         f"from wizard import secrets; print(secrets.open_store('cryptfile', passphrase={PASS!r}).get('old', 'license.key'))"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )
-    assert check.stdout.strip() == "None"
+    stored = keyring_call(home, home.parent, PASS, "print(store.get('old', 'license.key'))")
+    assert stored.strip() == "None"
 
 
 def test_delete_with_a_wrong_passphrase_keeps_the_session(home):

@@ -10,6 +10,7 @@ from wizard.checks import CheckContext, Status, checks_for
 from wizard.checks.engine import collect
 from wizard.checks.host import login_line
 from wizard.draft import validate_step
+from tests.services.local_process import free_port
 
 
 def _ctx(url: str, **server) -> CheckContext:
@@ -26,12 +27,6 @@ async def _results(ctx) -> dict[str, object]:
     return {r.id: r for r in await collect(checks_for("host"), ctx)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_unresolvable_name_fails_with_a_hint():
     results = await _results(_ctx("https://no-such-host.invalid"))
     dns = results["host.dns"]
@@ -41,7 +36,7 @@ async def test_unresolvable_name_fails_with_a_hint():
 
 
 async def test_loopback_name_warns_that_only_this_machine_can_reach_it():
-    port = _free_port()
+    port = free_port()
     results = await _results(_ctx(f"http://127.0.0.1:{port}", port=port, bind_address="127.0.0.1"))
     assert results["host.dns"].status is Status.WARN
     assert "only this machine" in results["host.dns"].message

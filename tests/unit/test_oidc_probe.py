@@ -163,8 +163,9 @@ def test_network_errors_are_described(cause, kind):
     assert "idp.example.com" in error.message
 
 
-def test_truncate_removes_control_characters_and_cuts():
-    assert net.truncate("a\x1b[31mb\n\nc") == "a[31mb c"
+def test_truncate_shows_control_characters_as_escapes_on_one_line_and_cuts():
+    # ESC and the C1 CSI (\x9b) would start a terminal sequence: shown as escapes, the same as wizard.text.printable.
+    assert net.truncate("a\x1b[31mb\n\nc\x9b2J\x00") == "a\\x1b[31mb c\\x9b2J\\x00"
     assert len(net.truncate("y" * 500, 50)) == 50
 
 

@@ -226,6 +226,17 @@ def prepared_cryptfile(cryptfile_template, state_home):
     return target, values
 
 
+def test_the_choice_is_known_at_once_only_when_no_bus_must_be_asked(secret_service, monkeypatch):
+    # With a D-Bus session, only the bus can say whether a Secret Service answers: the UI asks it off its thread.
+    assert secrets.describe_backend_at_once() is None
+    assert secrets.describe_backend_at_once(backend="secretservice") is None
+    assert secrets.describe_backend_at_once(backend="cryptfile") == secrets.describe_backend(backend="cryptfile")
+    assert "'vault'" in secrets.describe_backend_at_once(backend="vault").problem
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")  # as over SSH
+    at_once = secrets.describe_backend_at_once()
+    assert at_once == secrets.describe_backend() and at_once.kind == "cryptfile" and "no D-Bus session" in at_once.note
+
+
 def test_encrypted_file_round_trip_keeps_no_plain_secret(state_home, tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()

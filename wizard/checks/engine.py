@@ -49,6 +49,7 @@ class CheckResult:
     hint: str = ""
     fix: FixAction | None = None
     elapsed: float = 0.0
+    check: str = ""  # the id of the registered check that produced it (set by the engine)
 
 
 @dataclass
@@ -128,7 +129,7 @@ async def _run_one(check: CheckDef, ctx: CheckContext, out: asyncio.Queue) -> No
         nonlocal produced
         async for result in check.run(ctx):
             produced = True
-            await out.put(replace(result, elapsed=time.monotonic() - started))
+            await out.put(replace(result, elapsed=time.monotonic() - started, check=check.id))
 
     try:
         await asyncio.wait_for(consume(), timeout)
@@ -138,14 +139,14 @@ async def _run_one(check: CheckDef, ctx: CheckContext, out: asyncio.Queue) -> No
         await out.put(CheckResult(
             check.id, check.title, Status.ERROR, f"No answer within {timeout:g} s.",
             "The service did not respond in time: check the address, the firewall and that the service is running.",
-            elapsed=time.monotonic() - started,
+            elapsed=time.monotonic() - started, check=check.id,
         ))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a broken check must never take the wizard down
         await out.put(CheckResult(
             check.id, check.title, Status.ERROR, f"The check could not run: {describe_error(exc)}",
-            elapsed=time.monotonic() - started,
+            elapsed=time.monotonic() - started, check=check.id,
         ))
 
 

@@ -19,16 +19,16 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from wizard.checks.engine import CheckContext, CheckResult, Status
+from wizard.text import printable
 
 MAX_BODY = 1_000_000  # bytes read from any answer; more is cut off (a discovery document is a few kB)
 TEXT_LIMIT = 300  # characters of outside text shown in a message
 
 
 def truncate(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Outside text for a message: one line, control characters removed, cut to `limit` characters."""
-    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Outside text for a message: one line, control characters shown as visible escapes (as everywhere: see
+    wizard.text.printable), cut to `limit` characters."""
+    return printable(re.sub(r"\s+", " ", text).strip(), limit)
 
 
 class Deadline:

@@ -50,23 +50,23 @@ async def check_access(ctx: CheckContext):
         yield item
 
 
-@register("storage", "storage.cors", "CORS for the server's origin")
-async def check_cors(ctx: CheckContext):
+async def _from_provider(ctx: CheckContext, check_id: str, function: str) -> list:
+    """The chosen provider's results of `function`, or 'not used' for the local volume."""
     section = ctx.section("storage")
     if isinstance(section, LocalStorage) or section is None:
-        yield _local("storage.cors")
-        return
-    for item in await _module(section).cors(ctx, section):
+        return [_local(check_id)]
+    return await getattr(_module(section), function)(ctx, section)
+
+
+@register("storage", "storage.cors", "CORS for the server's origin")
+async def check_cors(ctx: CheckContext):
+    for item in await _from_provider(ctx, "storage.cors", "cors"):
         yield item
 
 
 @register("storage", "storage.preflight", "Browser upload preflight")
 async def check_preflight(ctx: CheckContext):
-    section = ctx.section("storage")
-    if isinstance(section, LocalStorage) or section is None:
-        yield _local("storage.preflight")
-        return
-    for item in await _module(section).signed_url_preflight(ctx, section):
+    for item in await _from_provider(ctx, "storage.preflight", "signed_url_preflight"):
         yield item
 
 

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import truncate
+from wizard.text import redact
 
 PROBE_PREFIX = "wandb-local-setup-probe/"
 EVENT_WAIT = 15.0  # seconds an object-created event may take (S3 and Event Grid deliver within seconds)
@@ -82,10 +83,7 @@ def outside(text: Any, limit: int = 240) -> str:
 
 def hide(text: str, secrets: Iterable[str | None]) -> str:
     """Belt and braces: an SDK error text must never carry a key into a message."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "********")
-    return text
+    return redact(text, [secret for secret in secrets if secret and len(secret) >= 4])
 
 
 def host_origin(ctx: CheckContext) -> str | None:

@@ -6,13 +6,15 @@ The Docker SDK is imported here, inside the functions, so importing the launcher
 from __future__ import annotations
 
 import errno
+import functools
 import grp
 import os
 import shutil
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from wizard.launcher.errors import EnginePermissionDenied, EngineUnavailable
 
+Operation = TypeVar("Operation", bound=Callable[..., Any])
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 API_TIMEOUT = 120  # seconds per API call (a pull's stream reads chunk by chunk under the same limit)
 
@@ -40,6 +42,27 @@ def connect(base_url: str | None = None, timeout: int = API_TIMEOUT) -> Any:
         raise explain_connection_error(exc, engine_address(base_url)) from None
     except Exception as exc:  # requests errors can escape ping(); keep the user away from a traceback
         raise explain_connection_error(exc, engine_address(base_url)) from None
+
+
+def engine_errors(operation: Operation) -> Operation:
+    """Docker Engine going away in the middle of `operation` (daemon stopped, socket removed, connection cut)
+    becomes EngineUnavailable saying so, not an unexpected error. Other errors pass unchanged."""
+
+    @functools.wraps(operation)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        import requests
+
+        try:
+            return operation(*args, **kwargs)
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.Timeout, ConnectionError) as exc:
+            error = explain_connection_error(exc, engine_address(kwargs.get("base_url")))
+            error.message = f"Docker Engine stopped answering in the middle of the operation. {error.message}"
+            error.hint = (f"{error.hint} Then run the same action again: it goes on from what was done (an "
+                          "unfinished server container is replaced).")
+            raise error from None
+
+    return guarded  # type: ignore[return-value]
 
 
 def _os_errors(exc: BaseException, seen: set[int] | None = None) -> list[OSError]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.launcher.engine import engine_errors
 from wizard.launcher.spec import (
     DATA_PATH,
     LABEL_CONFIG_HASH,
@@ -148,6 +149,7 @@ def previous_containers(client: Any, name: str) -> list[Any]:
     return [c for c in found if c.name.startswith(f"{name}-previous-")]
 
 
+@engine_errors
 def find_existing(client: Any, spec: LaunchSpec) -> ExistingInstall:
     container = get_container(client, spec.container_name)
     return ExistingInstall(

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from wizard.launcher.engine import engine_errors
 from wizard.launcher.errors import (
     ImageLoadFailed,
     ImageNotFound,
@@ -119,6 +120,7 @@ def explain_registry_error(exc: BaseException, ref: str) -> LauncherError:
     )
 
 
+@engine_errors
 def pull_image(client: Any, ref: str, on_event: EventCallback | None = None) -> ImageInfo:
     """Pull `ref` ("repo:tag"), reporting LayerProgress per layer and PullProgress totals."""
     from docker.errors import APIError
@@ -187,6 +189,7 @@ def registry_digest(client: Any, ref: str) -> str:
         raise explain_registry_error(exc, ref) from None
 
 
+@engine_errors
 def check_for_update(client: Any, spec: LaunchSpec) -> UpdateCheck:
     """Compare the local image's RepoDigest with the registry's digest (what `wandb server start --upgrade` does)."""
     from wizard.launcher.existing import get_container
@@ -201,6 +204,7 @@ def check_for_update(client: Any, spec: LaunchSpec) -> UpdateCheck:
     )
 
 
+@engine_errors
 def load_image_tarball(path: str, client: Any = None, expected_ref: str | None = None,
                        on_event: EventCallback | None = None) -> LoadResult:
     """Load a `docker save` archive (`docker load -i PATH`). With `expected_ref`, the archive must contain it."""

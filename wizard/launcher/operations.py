@@ -16,7 +16,7 @@ from typing import Any
 
 from wizard.launcher.after_ready import AfterReady, after_ready
 from wizard.launcher.credentials import TemporaryCredentials, find_credentials
-from wizard.launcher.engine import connect
+from wizard.launcher.engine import connect, engine_errors
 from wizard.launcher.errors import ConfirmationMismatch, LauncherError, OperationFailed, docker_error_text
 from wizard.launcher.events import EventCallback, Step, emit
 from wizard.launcher.existing import describe_container, get_container, previous_containers
@@ -89,6 +89,7 @@ def _finish(client: Any, spec: LaunchSpec, container: Any, watch: WatchResult, a
     )
 
 
+@engine_errors
 def launch(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
            on_event: EventCallback | None = None, options: Options = Options(),
            cancel: threading.Event | None = None, pull: str = "missing") -> LaunchResult:
@@ -113,6 +114,7 @@ def launch(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
     return _finish(client, spec, container, watch, "launch", options)
 
 
+@engine_errors
 def reconfigure(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
                 on_event: EventCallback | None = None, options: Options = Options(),
                 cancel: threading.Event | None = None) -> LaunchResult:
@@ -126,6 +128,7 @@ def reconfigure(spec: LaunchSpec, *, client: Any = None, base_url: str | None = 
     return _replace(client, spec, existing, "reconfigure", on_event, options, cancel, "missing")
 
 
+@engine_errors
 def upgrade(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
             on_event: EventCallback | None = None, options: Options = Options(),
             cancel: threading.Event | None = None) -> LaunchResult:
@@ -238,6 +241,7 @@ def _restore(client: Any, old: Any, old_info: Any, spec: LaunchSpec, on_event: E
         return False
 
 
+@engine_errors
 def recover_access(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
                    on_event: EventCallback | None = None, options: Options = Options(),
                    cancel: threading.Event | None = None, credentials_timeout: float = 60.0) -> RecoveryResult:
@@ -271,6 +275,7 @@ def recover_access(spec: LaunchSpec, *, client: Any = None, base_url: str | None
     )
 
 
+@engine_errors
 def end_recovery(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
                  on_event: EventCallback | None = None, options: Options = Options(),
                  cancel: threading.Event | None = None) -> LaunchResult:
@@ -279,6 +284,7 @@ def end_recovery(spec: LaunchSpec, *, client: Any = None, base_url: str | None =
                        on_event=on_event, options=options, cancel=cancel)
 
 
+@engine_errors
 def destroy(spec: LaunchSpec, confirm_volume_name: str, *, client: Any = None, base_url: str | None = None,
             on_event: EventCallback | None = None, stop_timeout: int = DEFAULT_STOP_TIMEOUT) -> DestroyResult:
     """Remove this install's container(s) and its data volume. Irreversible: `confirm_volume_name` must be typed

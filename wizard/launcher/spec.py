@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-MASK = "********"
+from wizard.text import MASK, redact  # noqa: F401  (re-exported by wizard.launcher)
+
 CONTAINER_PORT = "8080/tcp"
 DATA_PATH = "/vol"
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
@@ -179,11 +180,3 @@ def secret_values(environment: Mapping[str, str], secret_names: Iterable[str] = 
         if password:
             found.update({password, unquote(password), quote(unquote(password), safe="")})
     return sorted((v for v in found if len(v) >= 4), key=len, reverse=True)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with each secret value replaced by MASK (longest first, so a secret inside another goes too)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
