@@ -51,7 +51,7 @@ class PubSubEmulator:
 def start(folder: Path) -> PubSubEmulator:
     if not SCRIPT.exists():
         unavailable(SERVICE, "the Debian package google-cloud-cli-pubsub-emulator is not installed; it comes from "
-                             "Google's Cloud SDK apt repository, which this machine's registries do not include")
+                             "Google's Cloud SDK apt repository, which scripts/run-tests adds when it can reach it")
     if shutil.which("java") is None:
         unavailable(SERVICE, "Java 17 is missing (apt install openjdk-17-jre-headless)")
     port = free_port()
