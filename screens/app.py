@@ -325,7 +325,9 @@ class WizardApp(App[int]):
     def _focus_first(self, view: StepView) -> None:
         target = view.first_focus()
         if target is not None:
-            target.focus()
+            # A step opens at its top: on Review the first control is below the summary, and scrolling to it
+            # (or not, depending on whether the layout was done yet) hid the summary.
+            target.focus(scroll_visible=False)
         else:
             self.query_one("#steps", StepList).focus()
         self._report_ready()

@@ -379,3 +379,22 @@ async def test_a_locked_secret_service_gives_a_clear_message_and_a_way_forward(l
         await ready(pilot, "welcome")
         assert "no keyring" in widget_text(app, "#welcome-keyring")
         await pilot.press("ctrl+q")
+
+
+async def test_a_step_opens_at_its_top_even_when_its_first_control_is_further_down(keyring):
+    # Review's first control (the exports) is below the summary. The app focuses it after a refresh; whether the
+    # layout was done by then depended on timing, and when it was, the focus scrolled the summary away.
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        body = app.query_one("#body")
+        app.go_to("review")
+        await wait_for(pilot, lambda: app.current_step == "review" and app.focused is not None, what="Review")
+        await pilot.pause(0.2)
+        app.screen.set_focus(None)
+        app._focus_first(app.view)  # the same call, once the layout is surely done
+        await pilot.pause(0.2)
+        assert body.scroll_y == 0
+        assert "Everything that will be configured" in screen_text(app)
+        assert app.focused is app.view.first_focus()  # the keys still start at the first control
+        await pilot.press("ctrl+q")
