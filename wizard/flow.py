@@ -17,6 +17,7 @@ from wizard.lazy import lazy_module
 from wizard.secrets import SecretsError, SecretStore
 from wizard.session import Session, SessionLock, SessionStore, SessionSummary
 from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus, step_title
+from wizard.text import MASK
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -523,7 +524,7 @@ class WizardFlow:
         for spec in step_fields(step, provider):
             value = self.value(step, spec.path)
             if spec.kind == "secret":
-                shown = render.MASK if value else "(not set)"
+                shown = MASK if value else "(not set)"
             elif spec.kind == "list":
                 items = value if isinstance(value, list) else spec.default or []
                 shown = ", ".join(f"{i.get('name', '')}={i.get('value', '')}" for i in items if isinstance(i, dict)) \

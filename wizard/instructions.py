@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from wizard import validators as v
 from wizard.draft import provider_key
-from wizard.render import MASK
+from wizard.text import MASK
 
 DEFAULT_HOST = "http://localhost:8080"
 

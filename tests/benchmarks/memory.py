@@ -68,27 +68,26 @@ def check_run(home: str) -> tuple[int, float, int]:
     return usage.ru_maxrss, time.monotonic() - started, process.returncode
 
 
-def baseline_run(home: str) -> int:
-    """Peak KiB of the baseline app at the moment it reports ready."""
-    program = PtyProgram(python_argv("-m", "tests.benchmarks.baseline_app"), env={"WANDB_LOCAL_SETUP_HOME": home})
+def _peak_at_ready(argv: list[str], env: dict[str, str]) -> int:
+    """Peak KiB of a terminal app at the moment it reports ready."""
+    program = PtyProgram(argv, env=env)
     try:
         program.wait_ready()
         program.pump(0.2)
         return peak_kib(program.process.pid)
     finally:
         program.stop()
+
+
+def baseline_run(home: str) -> int:
+    """Peak KiB of the baseline app at the moment it reports ready."""
+    return _peak_at_ready(python_argv("-m", "tests.benchmarks.baseline_app"), {"WANDB_LOCAL_SETUP_HOME": home})
 
 
 def wizard_ready_run(home: str) -> int:
     """Peak KiB of the interactive wizard at its first screen (for comparison)."""
-    program = PtyProgram(python_argv("-m", "wizard"),
-                         env={"WANDB_LOCAL_SETUP_HOME": home, "WANDB_LOCAL_SETUP_KEYRING": "cryptfile"})
-    try:
-        program.wait_ready()
-        program.pump(0.2)
-        return peak_kib(program.process.pid)
-    finally:
-        program.stop()
+    return _peak_at_ready(python_argv("-m", "wizard"),
+                          {"WANDB_LOCAL_SETUP_HOME": home, "WANDB_LOCAL_SETUP_KEYRING": "cryptfile"})
 
 
 def measure(runs: int = 3) -> dict[str, float]:

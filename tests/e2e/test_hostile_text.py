@@ -28,10 +28,9 @@ from rich.text import Text
 
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.services.fault_server import fault_server  # noqa: F401 (fixture)
-from tests.services.keyring_service import _shared_secret_service, secret_service  # noqa: F401 (fixtures)
 from tests.cli_runner import run_wizard
 from tests.services.local_process import free_port
-from tests.services.standin_image import build_standin
+from tests.services.standin_image import build_standin, standin_server_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 PASS = "hostile passphrase"
@@ -114,21 +113,6 @@ def hostile_server():
     server.server_close()
 
 
-@pytest.fixture
-def tui_home(tmp_path, monkeypatch, secret_service):  # noqa: F811 (a real keyring: gnome-keyring)
-    from textual.widgets import Input
-
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("WANDB_LOCAL_SETUP_HOME", str(home / "state"))
-    monkeypatch.delenv("WANDB_LOCAL_SETUP_KEYRING", raising=False)
-    monkeypatch.delenv("WANDB_LOCAL_SETUP_PASSPHRASE", raising=False)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setattr(Input, "cursor_blink", False)
-    return home
-
-
 def _cli(home: Path, *args: str, env_extra: dict | None = None, timeout: float = 180):
     result = run_wizard(*args, state=home / "state", home=home, passphrase=PASS, timeout=timeout, cwd=home,
                         env_extra={"PYTHONPATH": str(ROOT), **(env_extra or {})})
@@ -198,27 +182,35 @@ def _assert_screen_unstyled(app) -> None:
 # --- the UI takes keys while a check hangs ----------------------------------------------------------------------
 
 
+async def _open_oidc(pilot, client_id: str, issuer: str) -> None:
+    """From Welcome: a valid Host, then the SSO step with an OIDC provider, its client ID and issuer typed."""
+    from tests.screens.helpers import choose, ready, type_field, wait_for
+
+    app = pilot.app
+    await ready(pilot, "welcome")
+    app.go_to("host")
+    await wait_for(pilot, lambda: app.current_step == "host" and app.view.STEP == "host")
+    await type_field(pilot, "host", ("url",), "http://127.0.0.1:8080")
+    app.go_to("sso")
+    await wait_for(pilot, lambda: app.current_step == "sso" and app.view.STEP == "sso")
+    await choose(pilot, "sso", ("provider",), "oidc")
+    await type_field(pilot, "sso", ("oidc", "client_id"), client_id)
+    await type_field(pilot, "sso", ("oidc", "issuer"), issuer)
+
+
 async def test_ui_takes_keys_while_a_check_hangs(tui_home, fault_server):  # noqa: F811
     from textual.command import CommandPalette
     from textual.widgets import Input
 
     from screens.app import WizardApp
     from screens.widgets.step_list import StepList
-    from tests.screens.helpers import choose, fid, ready, tab_to, type_field, wait_for
+    from tests.screens.helpers import fid, tab_to, type_field, wait_for
 
     issuer = fault_server.url("hang")  # accepts the connection, never answers
     app = WizardApp("hang", new=True, keyring_backend="secretservice")
     app.animation_level = "none"
     async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, "welcome")
-        app.go_to("host")
-        await wait_for(pilot, lambda: app.current_step == "host" and app.view.STEP == "host")
-        await type_field(pilot, "host", ("url",), "http://127.0.0.1:8080")
-        app.go_to("sso")
-        await wait_for(pilot, lambda: app.current_step == "sso" and app.view.STEP == "sso")
-        await choose(pilot, "sso", ("provider",), "oidc")
-        await type_field(pilot, "sso", ("oidc", "client_id"), "wandb-client")
-        await type_field(pilot, "sso", ("oidc", "issuer"), issuer)
+        await _open_oidc(pilot, "wandb-client", issuer)
         panel = app.view.checks_panel
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: panel.running, what="the checks to start")
@@ -339,21 +331,12 @@ def test_headless_check_prints_outside_text_literally(tmp_path, hostile_server):
 
 async def test_tui_shows_outside_text_literally(tui_home, hostile_server):
     from screens.app import WizardApp
-    from tests.screens.helpers import choose, ready, type_field, wait_for
+    from tests.screens.helpers import choose, type_field, wait_for
 
     app = WizardApp("hostile", new=True, keyring_backend="secretservice")
     app.animation_level = "none"
     async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, "welcome")
-        app.go_to("host")
-        await wait_for(pilot, lambda: app.current_step == "host" and app.view.STEP == "host")
-        await type_field(pilot, "host", ("url",), "http://127.0.0.1:8080")
-        # The IdP's error_description.
-        app.go_to("sso")
-        await wait_for(pilot, lambda: app.current_step == "sso" and app.view.STEP == "sso")
-        await choose(pilot, "sso", ("provider",), "oidc")
-        await type_field(pilot, "sso", ("oidc", "client_id"), "wandb")
-        await type_field(pilot, "sso", ("oidc", "issuer"), f"http://{hostile_server}/idp")
+        await _open_oidc(pilot, "wandb", f"http://{hostile_server}/idp")  # the IdP's error_description
         await choose(pilot, "sso", ("oidc", "auth_method"), "pkce")
         panel = app.view.checks_panel
         await _quiet(pilot, panel)
@@ -417,21 +400,9 @@ def crashing_standin(docker_client, docker_names):  # noqa: F811
 
 
 def _server_answers(home: Path, names, image_ref: str, port: int) -> Path:
-    repository, _, tag = image_ref.rpartition(":")
     path = home / "server.toml"
-    path.write_text(textwrap.dedent(f"""
-        session = "{names('session')}"
-        [host]
-        url = "http://127.0.0.1:{port}"
-        [server]
-        image = "{repository}"
-        tag = "{tag}"
-        container_name = "{names('server')}"
-        bind_address = "127.0.0.1"
-        port = {port}
-        volume = "{names('data')}"
-        restart_policy = "no"
-        """).lstrip())
+    path.write_text(f'session = "{names("session")}"\n[host]\nurl = "http://127.0.0.1:{port}"\n'
+                    + standin_server_toml(names, image_ref, port))
     return path
 
 

@@ -25,17 +25,15 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.jws import make_license
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
-from tests.services.keyring_service import _shared_secret_service, secret_service  # noqa: F401 (fixtures)
 from tests.cli_runner import run_wizard
 from tests.services.local_process import free_port
 from tests.services.standin_image import (  # noqa: F401
     DOCKER_ADDED,
     received_environment,
     standin_image,
+    standin_server_toml,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +111,6 @@ def _closed_port() -> int:
 
 
 def _main_answers(path: Path, session: str, names, image_ref: str, port: int) -> Path:
-    repository, _, tag = image_ref.rpartition(":")
     path.write_text(textwrap.dedent(f"""
         session = "{session}"
         [license]
@@ -142,15 +139,7 @@ def _main_answers(path: Path, session: str, names, image_ref: str, port: int) ->
         [slack]
         client_id = "1234567890.9876543210"
         secret = "env:T_SLACK"
-        [server]
-        image = "{repository}"
-        tag = "{tag}"
-        container_name = "{names('server')}"
-        bind_address = "127.0.0.1"
-        port = {port}
-        volume = "{names('data')}"
-        restart_policy = "no"
-        """).lstrip())
+        """).lstrip() + standin_server_toml(names, image_ref, port))
     return path
 
 
@@ -269,21 +258,6 @@ SNAPSHOTS = ROOT / "tests" / "screens" / "__snapshots__"
 TUI_SESSION = "leak-tui"
 
 
-@pytest.fixture
-def tui_home(tmp_path, monkeypatch):
-    from textual.widgets import Input
-
-    home = tmp_path / "tui-home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("WANDB_LOCAL_SETUP_HOME", str(home / "state"))
-    monkeypatch.delenv("WANDB_LOCAL_SETUP_KEYRING", raising=False)
-    monkeypatch.delenv("WANDB_LOCAL_SETUP_PASSPHRASE", raising=False)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setattr(Input, "cursor_blink", False)
-    return home
-
-
 def _all_texts(app) -> str:
     """Every text widget's whole content (also what is scrolled out of the 80x24 view), and the screen."""
     from textual.widgets import Static
@@ -296,7 +270,7 @@ def _all_texts(app) -> str:
     return "\n".join(parts)
 
 
-async def test_tui_run_leaks_no_secret(tui_home, secret_service):  # noqa: F811
+async def test_tui_run_leaks_no_secret(tui_home):  # tui_home brings the Secret Service keyring
     from screens.app import WizardApp
     from tests.screens.helpers import choose, ready, settle, type_field, wait_for
     from wizard import draft, secrets

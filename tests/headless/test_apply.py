@@ -16,7 +16,12 @@ from tests.jws import make_license
 from tests.services import unavailable
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.services.local_process import free_port
-from tests.services.standin_image import DOCKER_ADDED, received_environment, standin_image  # noqa: F401
+from tests.services.standin_image import (  # noqa: F401
+    DOCKER_ADDED,
+    received_environment,
+    standin_image,
+    standin_server_toml,
+)
 from wizard import answers, render
 from wizard.session import SessionStore
 
@@ -33,8 +38,7 @@ def cli(home: Path, *args: str, env_extra: dict | None = None, timeout: float = 
 
 
 def _answers(tmp_path: Path, names, image_ref: str, port: int, **extra_server) -> Path:
-    repository, _, tag = image_ref.rpartition(":")
-    server = "\n".join(f"{key} = {value!r}".replace("'", '"') for key, value in extra_server.items())
+    server = "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in extra_server.items())
     path = tmp_path / "answers.toml"
     path.write_text(textwrap.dedent(f"""
         session = "{names('session')}"
@@ -42,15 +46,7 @@ def _answers(tmp_path: Path, names, image_ref: str, port: int, **extra_server) -
         key = "env:T_LICENSE"
         [host]
         url = "http://127.0.0.1:{port}"
-        [server]
-        image = "{repository}"
-        tag = "{tag}"
-        container_name = "{names('server')}"
-        bind_address = "127.0.0.1"
-        port = {port}
-        volume = "{names('data')}"
-        restart_policy = "no"
-        {server}
+        """).lstrip() + standin_server_toml(names, image_ref, port) + server + textwrap.dedent("""
         [[server.extra_env]]
         name = "GORILLA_CUSTOM"
         value = "a b $c #d 'e' \\"f\\" =g ü"

@@ -162,6 +162,13 @@ def standin_image(docker_engine: DockerEngine) -> Iterator[str]:
     yield build_standin(docker_engine.client)
 
 
+def standin_server_toml(names: Any, image_ref: str, port: int) -> str:
+    """The answers file's [server] table that launches the stand-in under the test's unique names."""
+    repository, _, tag = image_ref.rpartition(":")
+    return (f'[server]\nimage = "{repository}"\ntag = "{tag}"\ncontainer_name = "{names("server")}"\n'
+            f'bind_address = "127.0.0.1"\nport = {port}\nvolume = "{names("data")}"\nrestart_policy = "no"\n')
+
+
 def standin_spec(names: Any, image_ref: str, *, env: dict[str, str] | None = None, port: int | None = None,
                  volume: str | None = None, **settings: Any) -> Any:
     """A LaunchSpec for the stand-in: unique names, a free loopback port, secrets in the environment (LICENSE and

@@ -55,17 +55,16 @@ from wizard.launcher.operations import (
 from wizard.launcher.plan import PlannedOperation, dry_run
 from wizard.launcher.preflight import Minimums, run_preflight
 from wizard.launcher.spec import (
-    MASK,
     InvalidSpec,
     LaunchSpec,
     config_hash,
     labels,
     mask_value,
     masked_environment,
-    redact,
     secret_values,
 )
 from wizard.launcher.volume import chown_command, fix_bind_path
 from wizard.launcher.watch import MARKERS, WatchResult
+from wizard.text import MASK, redact
 
 __all__ = [name for name in dir() if not name.startswith("_")]

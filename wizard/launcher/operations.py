@@ -22,9 +22,10 @@ from wizard.launcher.events import EventCallback, Step, emit
 from wizard.launcher.existing import describe_container, get_container, previous_containers
 from wizard.launcher.image import digest_for, ensure_image, local_image, registry_digest
 from wizard.launcher.run import conflict_error, create_container, remove_quietly, start_container
-from wizard.launcher.spec import LaunchSpec, redact, secret_values
+from wizard.launcher.spec import LaunchSpec, secret_values
 from wizard.launcher.volume import prepare_volume
 from wizard.launcher.watch import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, WatchResult, wait_until_ready
+from wizard.text import redact
 
 DEFAULT_STOP_TIMEOUT = 60  # seconds Docker waits for the server to shut down (MySQL flushes) before killing it
 RESTORE_VARIABLE = "LOCAL_RESTORE"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from wizard.text import MASK, redact  # noqa: F401  (re-exported by wizard.launcher)
+from wizard.text import MASK
 
 CONTAINER_PORT = "8080/tcp"
 DATA_PATH = "/vol"

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from wizard.launcher.events import EventCallback, LogLine, MarkerSeen, ReadyProbe, emit
-from wizard.launcher.spec import LaunchSpec, redact, secret_values
+from wizard.launcher.spec import LaunchSpec, secret_values
+from wizard.text import redact
 
 # Start-up milestones printed by wandb/local, in order.
 MARKERS = ("*** Migrating database", "*** All services started", "*** Access W&B at")
