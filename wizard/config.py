@@ -159,6 +159,13 @@ class CognitoSSO(Section):
         return "pkce"  # Cognito supports only the code flow with PKCE for W&B
 
 
+def _client_secret(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in text):
+        raise ValueError("a client secret is one line of printable characters: paste it again")
+    return value
+
+
 def _okta_issuer(value: str) -> str:
     value = v.issuer_url(value)
     host = (re.match(r"^https?://([^/:]+)", value) or [None, ""])[1].lower()
@@ -187,6 +194,10 @@ class OktaSSO(Section):
     auth_method: AuthMethod = Field(
         "implicit", title="Auth method", description="implicit (hybrid, W&B's default) or pkce (authorization code)"
     )
+    client_secret: Annotated[SecretStr, AfterValidator(_client_secret)] | None = Field(
+        None, title="Client secret",
+        description="Only for confidential clients (e.g. Azure AD Web apps): GORILLA_OIDC_SECRET; empty for public",
+    )
 
 
 class OidcSSO(Section):
@@ -198,6 +209,10 @@ class OidcSSO(Section):
     client_id: str = Field(title="Client ID", description="The client (application) ID registered for W&B")
     auth_method: AuthMethod = Field(
         "implicit", title="Auth method", description="implicit (id_token + form_post, default) or pkce (code + S256)"
+    )
+    client_secret: Annotated[SecretStr, AfterValidator(_client_secret)] | None = Field(
+        None, title="Client secret",
+        description="Only for confidential clients (e.g. Azure AD Web apps): GORILLA_OIDC_SECRET; empty for public",
     )
 
     @model_validator(mode="after")
@@ -233,10 +248,14 @@ class S3Storage(Section):
         None, title="Notifications queue", description="Optional SQS queue the server publishes run events to"
     )
     access_key_id: str | None = Field(
-        None, title="Access key ID", description="Only for the wizard's checks (empty: the standard AWS credential chain)"
+        None, title="Access key ID", description="The server's key (AWS_ACCESS_KEY_ID); the checks use it too"
     )
     secret_access_key: SecretStr | None = Field(
-        None, title="Secret access key", description="Only for the wizard's checks; never passed to the container"
+        None, title="Secret access key", description="The server's secret key (AWS_SECRET_ACCESS_KEY)"
+    )
+    instance_role: bool = Field(
+        False, title="Use the instance's role",
+        description="No keys: the server asks the EC2 instance metadata (a container needs IMDSv2 hop limit 2)",
     )
 
     @model_validator(mode="after")
@@ -245,7 +264,17 @@ class S3Storage(Section):
         if bool(self.access_key_id) != has_secret:
             raise FieldProblem(
                 "secret_access_key" if self.access_key_id else "access_key_id",
-                "give both the access key ID and the secret access key, or neither (to use the AWS chain)",
+                "give both the access key ID and the secret access key (or neither, with the instance's role)",
+            )
+        if self.instance_role and self.access_key_id:
+            raise FieldProblem(
+                "instance_role", "either give the server access keys or use the instance's role, not both: clear "
+                "the keys or this choice"
+            )
+        if not self.instance_role and not self.access_key_id:
+            raise FieldProblem(
+                "access_key_id", "the server needs credentials for the bucket: give the access key ID and secret "
+                "access key it will use, or choose the instance's role (only on an EC2 instance with a role)"
             )
         return self
 
@@ -294,9 +323,24 @@ class GcsStorage(Section):
     subscription: Annotated[str, _checked(v.pubsub_name)] | None = Field(
         None, title="Pub/Sub subscription", description="Pull subscription on that topic, read by the server"
     )
-    credentials_file: str | None = Field(
-        None, title="Key file", description="Service-account JSON key for the wizard's checks (empty: default chain)"
+    credentials_file: Annotated[str, AfterValidator(v.file_path)] | None = Field(
+        None, title="Key file",
+        description="Service-account JSON key, given to the server read-only (GOOGLE_APPLICATION_CREDENTIALS)",
     )
+    instance_account: bool = Field(
+        False, title="Use the instance's account",
+        description="No key file: the server uses the GCE instance's service account (metadata server)",
+    )
+
+    @model_validator(mode="after")
+    def _credentials(self) -> "GcsStorage":
+        if self.instance_account and self.credentials_file:
+            raise FieldProblem("instance_account", "either give the server a key file or use the instance's "
+                               "service account, not both: clear the key file or this choice")
+        if not self.instance_account and not self.credentials_file:
+            raise FieldProblem("credentials_file", "the server needs credentials for the bucket: give the "
+                               "service-account key file, or choose the instance's account (only on a GCE instance)")
+        return self
 
     @model_validator(mode="after")
     def _pubsub_complete(self) -> "GcsStorage":
@@ -345,7 +389,9 @@ class MySQLDatabase(Section):
     tls: Literal["disabled", "preferred", "required"] = Field(
         "preferred", title="TLS", description="disabled, preferred (W&B's default) or required (verified)"
     )
-    ca_file: str | None = Field(None, title="CA file", description="CA bundle for the wizard's checks (optional)")
+    ca_file: Annotated[str, AfterValidator(v.file_path)] | None = Field(
+        None, title="CA file", description="Private CA, given to the server read-only (MYSQL_CA_CERT_PATH) and checked"
+    )
 
     @field_validator("user", "database")
     @classmethod
@@ -366,7 +412,9 @@ class RedisCache(Section):
     user: str | None = Field(None, title="User", description="ACL user (empty: password-only or no auth)")
     password: SecretStr | None = Field(None, title="Password", description="Password (AUTH)")
     tls: bool = Field(True, title="TLS", description="In-transit encryption (recommended)")
-    ca_file: str | None = Field(None, title="CA file", description="CA bundle for the wizard's checks (optional)")
+    ca_file: Annotated[str, AfterValidator(v.file_path)] | None = Field(
+        None, title="CA file", description="Private CA, given to the server read-only (caCertPath in REDIS)"
+    )
 
     @model_validator(mode="after")
     def _user_needs_password(self) -> "RedisCache":
@@ -455,7 +503,18 @@ class ServerOptions(Section):
     local_restore: bool = Field(
         False, title="Restore mode", description="LOCAL_RESTORE=true: temporary admin credentials in the logs, SSO off"
     )
-    extra_env: tuple[ExtraEnv, ...] = Field((), title="Extra environment", description="GORILLA_* server options")
+    http_proxy: Annotated[str, AfterValidator(v.proxy_url)] | None = Field(
+        None, title="HTTP proxy", description="Proxy the server uses for http:// (HTTP_PROXY), e.g. http://proxy:3128"
+    )
+    https_proxy: Annotated[str, AfterValidator(v.proxy_url)] | None = Field(
+        None, title="HTTPS proxy", description="Proxy the server uses for https:// (HTTPS_PROXY); the checks use it too"
+    )
+    no_proxy: Annotated[str, AfterValidator(v.no_proxy_list)] | None = Field(
+        None, title="No proxy for", description="Hosts reached directly (NO_PROXY), e.g. localhost,.internal.example.com"
+    )
+    extra_env: tuple[ExtraEnv, ...] = Field(
+        (), title="Extra environment", description="Further server options (GORILLA_*, ENABLE_REGISTRY_UI, ...)"
+    )
 
     @field_validator("extra_env")
     @classmethod

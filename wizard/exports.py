@@ -34,13 +34,25 @@ def _view(with_secrets: bool) -> render.SecretView:
     return render.reveal if with_secrets else render.placeholder
 
 
+def _needs_lines(inputs) -> list[str]:
+    """What an env file cannot carry: the files and host entries `docker run` must be given as options."""
+    lines = []
+    if inputs.mounts or inputs.extra_hosts:
+        lines.append("# The server also needs these docker run options (an env file cannot carry them):")
+        lines += [f"#   -v {mount.source}:{mount.target}:ro   (readable by UID 999)" for mount in inputs.mounts]
+        lines += [f"#   --add-host {entry.option}" for entry in inputs.extra_hosts]
+    return lines
+
+
 def env_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
     """`docker run --env-file` format: NAME=value, taken literally (no quotes, no expansion)."""
+    inputs = render.container_inputs(cfg, _view(with_secrets))
     lines = ["# W&B Local Server environment, written by wandb-local-setup."]
     if not with_secrets:
         lines.append("# Secrets are placeholders (${...}): replace them (URL-encoded inside URLs), or export again")
         lines.append("# with --with-secrets.")
-    lines += [f"{item.name}={item.value}" for item in render.render_environment(cfg, _view(with_secrets))]
+    lines += _needs_lines(inputs)
+    lines += [f"{item.name}={item.value}" for item in inputs.env]
     return "\n".join(lines) + "\n"
 
 
@@ -66,8 +78,9 @@ def compose_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
     def view(secret_id: str, value: str) -> str:
         return value if with_secrets else f"\0{render.placeholder_name(secret_id)}\0"
 
+    inputs = render.container_inputs(cfg, view)
     environment = {}
-    for item in render.render_environment(cfg, view):
+    for item in inputs.env:
         text = item.value.replace("$", "$$")
         environment[item.name] = re.sub(r"\0(\w+)\0", lambda m: "${%s:?export %s first}" % (m[1], m[1]), text)
     service = {
@@ -75,13 +88,17 @@ def compose_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
         "container_name": server.container_name,
         "environment": environment,
         "ports": [_port_mapping(server)],
-        "volumes": [f"{server.volume}:/vol"],
+        "volumes": [f"{server.volume}:/vol"] + [f"{mount.source}:{mount.target}:ro" for mount in inputs.mounts],
         "restart": server.restart_policy,
     }
+    if inputs.extra_hosts:
+        service["extra_hosts"] = [entry.option for entry in inputs.extra_hosts]
     data = {"version": "3.8", "services": {"wandb": service}}
     if not server.volume.startswith("/"):
         data["volumes"] = {server.volume: {"name": server.volume}}
     header = "# W&B Local Server, written by wandb-local-setup. Start with: docker-compose up -d\n"
+    if inputs.mounts:
+        header += "# The files under volumes (:ro) must be readable by the server's user, UID 999.\n"
     if not with_secrets:
         header += "# Export the ${...} secrets first (URL-encoded where they sit inside a URL).\n"
     return header + _yaml(data)
@@ -106,8 +123,11 @@ def helm_values(cfg: c.InstallConfig, with_secrets: bool) -> str:
 def docker_run_script(cfg: c.InstallConfig, with_secrets: bool) -> str:
     """A shell script: secrets travel in exported variables (`-e NAME`), never on docker's command line."""
     server = cfg.server
-    items = render.render_environment(cfg, render.reveal if with_secrets else render.placeholder)
+    inputs = render.container_inputs(cfg, _view(with_secrets))
+    items = inputs.env
     lines = ["#!/bin/sh", "# W&B Local Server, written by wandb-local-setup.", "set -e"]
+    if inputs.mounts:
+        lines.append("# The files given with -v ...:ro must be readable by the server's user, UID 999.")
     secret_items = [item for item in items if item.secret]
     if secret_items:
         if with_secrets:
@@ -119,6 +139,8 @@ def docker_run_script(cfg: c.InstallConfig, with_secrets: bool) -> str:
             lines += [f': "${{{item.name}:?set {item.name} first}}"' for item in secret_items]
     options = [("--name", server.container_name), ("-p", _port_mapping(server)), ("-v", f"{server.volume}:/vol"),
                ("--restart", server.restart_policy)]
+    options += [("-v", f"{mount.source}:{mount.target}:ro") for mount in inputs.mounts]
+    options += [("--add-host", entry.option) for entry in inputs.extra_hosts]
     options += [("-e", item.name if item.secret else f"{item.name}={item.value}") for item in items]
     words = ["docker run -d", *(f"{flag} {shlex.quote(value)}" for flag, value in options), shlex.quote(server.image_ref)]
     lines.append(" \\\n    ".join(words))

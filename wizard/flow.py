@@ -196,6 +196,7 @@ class Review:
     sections: list[ReviewSection]
     environment: list[render.EnvVar] = field(default_factory=list)  # masked; empty when the config has errors
     errors: list[draft.FieldError] = field(default_factory=list)
+    inputs: Any = None  # the container's inputs, masked (wizard.container.ContainerInputs); None with errors
 
     @property
     def attention(self) -> list[ReviewSection]:
@@ -466,8 +467,9 @@ class WizardFlow:
         """The validated configuration (raises draft.ConfigErrors)."""
         return draft.build_config(self.session.values, self._secret_values)
 
-    def masked_environment(self) -> list[render.EnvVar]:
-        return render.render_environment(self.build_config(), render.mask)
+    def masked_inputs(self):
+        """What the server container gets, secrets masked (raises draft.ConfigErrors)."""
+        return render.container_inputs(self.build_config(), render.mask)
 
     def launch_spec(self):
         """What the launcher starts: the configuration with its secrets (raises draft.ConfigErrors)."""
@@ -510,11 +512,11 @@ class WizardFlow:
             sections.append(ReviewSection(step, step_title(step), self.status(step), self.status_message(step),
                                           self._rows(step), errors))
         try:
-            env = self.masked_environment()
+            inputs = self.masked_inputs()
             errors: list[draft.FieldError] = []
         except draft.ConfigErrors as exc:
-            env, errors = [], exc.errors
-        return Review(sections, env, errors)
+            inputs, errors = None, exc.errors
+        return Review(sections, list(inputs.env) if inputs else [], errors, inputs)
 
     def _rows(self, step: str) -> list[ReviewRow]:
         rows = []

@@ -143,22 +143,16 @@ def storage_settings(values: Mapping[str, Mapping[str, Any]], secrets: Mapping[s
     """BUCKET, BUCKET_QUEUE, AWS_REGION, AZURE_STORAGE_*: what the container gets, which are also the values of
     System Settings › File storage. Shown once the step is valid; secrets masked, copied for real."""
     from wizard.checks.storage_common import STORAGE_VARIABLES
-    from wizard.config import InstallConfig
     from wizard.draft import validate_step
-    from wizard.render import mask, render_environment, reveal
+    from wizard.render import mask, reveal, section_inputs
 
     section, errors = validate_step("storage", values.get("storage") or {}, secrets)
     if errors or section is None or section.provider == "local":
         return []
-    cfg = InstallConfig(storage=section)
-
-    def lines(view) -> str:
-        return "\n".join(f"{item.name}={item.value}" for item in render_environment(cfg, view)
-                         if item.name in STORAGE_VARIABLES)
-
-    return [Instruction("storage.settings", "The server's storage settings", lines(mask), copy_text=lines(reveal),
-                        note="The container gets these variables; they are also what System Settings › File "
-                             "storage would ask for.")]
+    shown = container_lines(section_inputs(section, mask))
+    copied = container_lines(section_inputs(section, reveal), STORAGE_VARIABLES)
+    return [Instruction("storage.settings", "What the server container gets", shown, copy_text=copied,
+                        note="The copy holds the System Settings › File storage values (secrets included).")]
 
 
 def storage_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
@@ -265,15 +259,43 @@ def slack_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruct
     )]
 
 
+def container_lines(inputs, names: tuple[str, ...] | None = None) -> str:
+    """Container inputs as lines: NAME=value, then the read-only files and the host entries."""
+    lines = [f"{item.name}={item.value}" for item in inputs.env if names is None or item.name in names]
+    lines += [f"file {mount.source} -> {mount.target} (read-only, a copy readable by UID 999)"
+              for mount in inputs.mounts]
+    lines += [f"host entry {entry.option}" for entry in inputs.extra_hosts]
+    return "\n".join(lines)
+
+
+def server_inputs(step: str, values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str]
+                  ) -> list[Instruction]:
+    """What the server container gets from this step (secrets masked, in the copy too). Shown once it is valid."""
+    from wizard.draft import validate_step
+    from wizard.render import mask, section_inputs
+
+    section, errors = validate_step(step, values.get(step) or {}, secrets)
+    if errors or section is None:
+        return []
+    text = container_lines(section_inputs(section, mask))
+    if not text:
+        return []
+    return [Instruction(f"{step}.server", "What the server container gets", text,
+                        note="Exactly what the launcher and every export give the container; the checks test it.")]
+
+
 def for_step(step: str, values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str] | None = None
              ) -> list[Instruction]:
     """Every text to paste elsewhere for one step, built from the session's draft values."""
+    secrets = secrets or {}
     if step == "sso":
-        return sso_instructions(values)
+        return sso_instructions(values) + server_inputs(step, values, secrets)
     if step == "storage":
-        return storage_instructions(values) + storage_settings(values, secrets or {})
+        return storage_instructions(values) + storage_settings(values, secrets)
     if step == "database":
-        return database_instructions(values, secrets)
+        return database_instructions(values, secrets) + server_inputs(step, values, secrets)
+    if step == "cache":
+        return server_inputs(step, values, secrets)
     if step == "slack":
         return slack_instructions(values)
     return []

@@ -1,4 +1,5 @@
-"""From the install configuration to the launcher's spec (the one place that maps the two)."""
+"""From the install configuration to the launcher's spec (the one place that maps the two): the container's
+inputs as `wizard.render.container_inputs` gives them, plus the server options."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ def launch_spec(cfg: InstallConfig, session_name: str):
     from wizard.launcher import LaunchSpec
 
     server = cfg.server
+    inputs = render.container_inputs(cfg)
     return LaunchSpec(
         image=server.image,
         tag=server.tag,
@@ -18,8 +20,10 @@ def launch_spec(cfg: InstallConfig, session_name: str):
         port=server.port,
         volume=server.volume,
         restart_policy=server.restart_policy,
-        environment=render.environment_dict(cfg),
-        secret_names=render.secret_names(cfg),
+        environment=inputs.environment(),
+        secret_names=inputs.secret_names,
         session_name=session_name,
         host_url=cfg.host.url,
+        mounts=inputs.mounts,
+        extra_hosts=inputs.extra_hosts,
     )

@@ -256,13 +256,59 @@ def image_tag(value: str) -> str:
 # --- Environment -----------------------------------------------------------------------------------------------
 
 
+# Variables the wizard's steps set themselves: an extra option may not set them a second time.
+RENDERED_NAMES = frozenset({
+    "HOST", "LICENSE", "OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_AUTH_METHOD", "GORILLA_OIDC_SECRET", "BUCKET",
+    "BUCKET_QUEUE", "AWS_REGION", "AWS_S3_KMS_ID", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "NOTIFICATIONS_QUEUE", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "MYSQL",
+    "MYSQL_CA_CERT_PATH", "REDIS", "SLACK_CLIENT_ID", "SLACK_SECRET", "LOGGING_ENABLED", "LOCAL_RESTORE",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+})
+
+
 def extra_env_name(value: str) -> str:
     value = value.strip()
-    if not re.fullmatch(r"GORILLA_[A-Z0-9_]+", value):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise ValueError(
-            f"'{value}' is not accepted: extra variables must be upper case and start with GORILLA_ "
-            "(e.g. GORILLA_DISABLE_PERSONAL_ENTITY); the other variables are set by the wizard's steps"
+            f"'{value}' is not an environment variable name: expected letters, digits and '_', not starting with a "
+            "digit (e.g. GORILLA_DISABLE_PERSONAL_ENTITY or ENABLE_REGISTRY_UI)"
         )
+    if value.upper() in RENDERED_NAMES:
+        raise ValueError(f"{value} is set by the wizard's steps: change it on its step instead")
+    return value
+
+
+def proxy_url(value: str) -> str:
+    """http(s)://host[:port] of a forward proxy, without credentials (they would be kept in clear)."""
+    value = value.strip()
+    if "@" in urlsplit(value).netloc:
+        raise ValueError("a proxy URL with a user name or password would be stored in clear in the session: use "
+                         "a proxy that admits this machine by its address")
+    parts = _split_url(value, "a proxy URL", "http://proxy.example.com:3128")
+    if parts.path.strip("/"):
+        raise ValueError("expected scheme://host[:port] only, e.g. http://proxy.example.com:3128")
+    return f"{parts.scheme.lower()}://{parts.netloc}"
+
+
+def no_proxy_list(value: str) -> str:
+    """NO_PROXY: comma-separated host names, .domains, IP addresses or CIDR ranges."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("is not a host name list: it holds a control character (a line break?); separate entries "
+                         "with commas")
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    for item in items:
+        if not re.fullmatch(r"\*|[A-Za-z0-9.*_:\[\]/-]+", item):
+            raise ValueError(f"'{item}' is not a host name, .domain, IP address or CIDR range: separate entries "
+                             "with commas, e.g. localhost,127.0.0.1,.internal.example.com")
+    return ",".join(items)
+
+
+def file_path(value: str) -> str:
+    value = value.strip()
+    if not value.startswith("/"):
+        raise ValueError("expected an absolute path to a file on this machine, e.g. /etc/ssl/private-ca.pem")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("a file path cannot hold control characters")
     return value
 
 

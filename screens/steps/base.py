@@ -272,6 +272,21 @@ class StepView(Vertical):
             return
         panel.run(self.flow.check_context())
 
+    @on(ChecksPanel.EditsRequested)
+    def _apply_edits(self, event: ChecksPanel.EditsRequested) -> None:
+        """A settings fix: each edit goes into its field as if typed (saved, validated), then the checks run."""
+        event.stop()
+        for step, path, value in event.edits:
+            if step != self.STEP:
+                continue
+            control = self.query_one(f"#{widget_id(step, path)}", Input)
+            control.value = value
+            kind = self._kind(path)
+            self._edited(path, typed_value(kind, value), control)
+        self.wizard.save_soon(immediate=True)
+        self.app.notify("Settings changed: running the checks again.")
+        self.run_checks()
+
     @on(ChecksFinished)
     def _checks_finished(self, event: ChecksFinished) -> None:
         event.stop()

@@ -36,10 +36,11 @@ class ReviewStep(StepView):
             for error in section.errors:
                 text.append(f"\n  ✗ {error.label}: {error.message}")
             yield Plain(text, classes="review-section")
-        yield Plain("Container environment (secrets masked)", classes="review-title")
-        if review.environment:
-            yield Plain("\n".join(f"{var.name}={var.value}" for var in review.environment), id="review-env",
-                        classes="review-env")
+        from wizard.instructions import container_lines
+
+        yield Plain("What the server container gets (secrets masked)", classes="review-title")
+        if review.inputs is not None:
+            yield Plain(container_lines(review.inputs), id="review-env", classes="review-env")
         else:
             yield Plain(f"Not available yet: {len(review.errors)} problem(s) above must be corrected first.",
                         id="review-env", classes="review-env")

@@ -4,6 +4,7 @@ message and hint literally, offers fixes behind a confirmation that shows the ex
 from __future__ import annotations
 
 from contextlib import aclosing
+from dataclasses import dataclass
 from functools import partial
 
 from rich.text import Text
@@ -38,6 +39,12 @@ def _result_text(title: str, state: str, message: str = "", hint: str = "") -> T
 
 class ChecksPanel(Vertical):
     """Shows and runs the live checks of one step. Works for any step with registered checks."""
+
+    @dataclass
+    class EditsRequested(Message):
+        """A confirmed fix changes settings, not a service: the step applies the edits (step, path, value)."""
+
+        edits: tuple[tuple[str, tuple[str, ...], str], ...]
 
     DEFAULT_CSS = """
     ChecksPanel { height: auto; border-top: solid $secondary; padding-top: 0; margin-top: 1; }
@@ -155,6 +162,9 @@ class ChecksPanel(Vertical):
 
     @work(exclusive=True, group="fix", exit_on_error=False, description="apply a fix")
     async def _apply(self, fix) -> None:
+        if fix.edits:
+            self.post_message(self.EditsRequested(fix.edits))
+            return
         try:
             await fix.apply()
         except Exception as exc:  # shown as text, never a traceback

@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 from tests.jws import make_license
+from tests.services.bridge_listener import BridgeListener, bridge_listener  # noqa: F401 (fixture)
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.cli_runner import run_wizard
 from tests.services.local_process import free_port
@@ -50,6 +51,7 @@ def _canaries() -> dict[str, str]:
         "T_SLACK": uuid.uuid4().hex,  # a Slack client secret is 32 hex characters
         "T_AZURE": f"CANARY-azure-{tag}",
         "T_S3_SECRET": f"CANARY-s3-{tag}",
+        "T_OIDC": f"CANARY-oidc-{tag}",
     }
 
 
@@ -110,7 +112,9 @@ def _closed_port() -> int:
     return free_port()  # nothing listens there: the checks fail at once, as against an unreachable service
 
 
-def _main_answers(path: Path, session: str, names, image_ref: str, port: int) -> Path:
+def _main_answers(path: Path, session: str, names, image_ref: str, port: int, listener: BridgeListener) -> Path:
+    """The store, MySQL and Redis are the bridge listener: the stand-in connects to each from its container before
+    it gets ready, while the checks run from here fail at once (a TCP accept that closes speaks no protocol)."""
     path.write_text(textwrap.dedent(f"""
         session = "{session}"
         [license]
@@ -119,20 +123,20 @@ def _main_answers(path: Path, session: str, names, image_ref: str, port: int) ->
         url = "http://127.0.0.1:{port}"
         [storage]
         provider = "s3-compatible"
-        endpoint = "127.0.0.1:{_closed_port()}"
+        endpoint = "{listener.address}"
         bucket = "leak-bucket"
         access_key = "LEAKACCESSKEY"
         secret_key = "env:T_S3C_SECRET"
         tls = false
         [database]
         provider = "mysql"
-        host = "127.0.0.1"
-        port = {_closed_port()}
+        host = "{listener.host}"
+        port = {listener.port}
         password = "env:T_MYSQL"
         [cache]
         provider = "redis"
-        host = "127.0.0.1"
-        port = {_closed_port()}
+        host = "{listener.host}"
+        port = {listener.port}
         user = "wandb"
         password = "env:T_REDIS"
         tls = false
@@ -151,22 +155,27 @@ def _storage_answers(path: Path, session: str, storage: str) -> Path:
 
 AZURE = 'provider = "azure"\naccount = "leakaccount"\ncontainer = "files"\nqueue = "events"\naccount_key = "env:T_AZURE"'
 AMAZON_S3 = ('provider = "s3"\nbucket = "leak-bucket"\nregion = "us-east-1"\nqueue = "leak-queue"\n'
-             'access_key_id = "AKIALEAKTEST"\nsecret_access_key = "env:T_S3_SECRET"')
+             'access_key_id = "AKIALEAKTEST"\nsecret_access_key = "env:T_S3_SECRET"\n'
+             # a confidential OIDC client beside it (this variant is only checked and exported, never launched)
+             '[sso]\nprovider = "oidc"\nissuer = "https://127.0.0.1:9/idp"\nclient_id = "leak-app"\n'
+             'client_secret = "env:T_OIDC"')
 
 
-def test_headless_run_leaks_no_secret(tmp_path, docker_client, docker_names, standin_image):  # noqa: F811
+def test_headless_run_leaks_no_secret(tmp_path, docker_client, docker_names, standin_image,  # noqa: F811
+                                     bridge_listener):  # noqa: F811
     canaries = _canaries()
     home = tmp_path / "home"
     home.mkdir()
     cli = Cli(home, canaries)
     session = docker_names("session")
     port = free_port()
-    main = _main_answers(home / "answers.toml", session, docker_names, standin_image, port)
+    main = _main_answers(home / "answers.toml", session, docker_names, standin_image, port, bridge_listener)
     started = time.monotonic()
 
     with CmdlineSampler() as sampler:
         checked = cli("check", "--answers", str(main), "--timeout", "3")
-        assert checked.returncode == 8, checked.stdout + checked.stderr  # MySQL, Redis, the bucket: nothing there
+        # MySQL, Redis, the bucket: a listener that speaks none of their protocols
+        assert checked.returncode == 8, checked.stdout + checked.stderr
         assert "Overall: fail" in checked.stdout
         checked_json = cli("check", "--answers", str(main), "--timeout", "3", "--json")
         assert json.loads(checked_json.stdout)["overall"] == "fail"
@@ -214,8 +223,9 @@ def test_headless_run_leaks_no_secret(tmp_path, docker_client, docker_names, sta
     found = set()
     for file in control.iterdir():
         found |= set(_hits(file.read_bytes(), canaries))
-    assert found == set(canaries) - {"T_S3_SECRET"}  # the Amazon S3 key is for the checks only, never the server
-    assert not _hits((control / "s3.env").read_text(), {"T_S3_SECRET": canaries["T_S3_SECRET"]})
+    assert found == set(canaries)
+    # The Amazon S3 key and the OIDC client secret are the server's own (AWS_SECRET_ACCESS_KEY, GORILLA_OIDC_SECRET).
+    assert set(_hits((control / "s3.env").read_text(), canaries)) >= {"T_S3_SECRET", "T_OIDC"}
 
     problems = []
     for command, output in cli.outputs:
@@ -279,6 +289,8 @@ async def test_tui_run_leaks_no_secret(tui_home):  # tui_home brings the Secret 
     canaries = _canaries()
     typed = {  # step, provider (or None), secret field path, canary
         "license.key": ("license", None, ("key",), canaries["T_LICENSE"]),
+        "sso.okta.client_secret": ("sso", "okta", ("okta", "client_secret"), canaries["T_OIDC"]),
+        "sso.oidc.client_secret": ("sso", "oidc", ("oidc", "client_secret"), canaries["T_OIDC"] + "-generic"),
         "storage.s3.secret_access_key": ("storage", "s3", ("s3", "secret_access_key"), canaries["T_S3_SECRET"]),
         "storage.azure.account_key": ("storage", "azure", ("azure", "account_key"), canaries["T_AZURE"]),
         "storage.s3_compatible.secret_key": ("storage", "s3-compatible", ("s3_compatible", "secret_key"),
@@ -307,7 +319,7 @@ async def test_tui_run_leaks_no_secret(tui_home):  # tui_home brings the Secret 
         # Output flushed while the app runs goes through Textual's App._flush(stderr=...) hook (the app once
         # shadowed it with its own _flush(step) and crashed here).
         print("stderr while the wizard runs", file=sys.stderr, flush=True)
-        for step in ("license", "host", "storage", "database", "cache", "slack"):
+        for step in ("license", "host", "sso", "storage", "database", "cache", "slack"):
             app.go_to(step)
             await wait_for(pilot, lambda s=step: app.current_step == s and app.view.STEP == s, what=step)
             if step == "host":
@@ -322,6 +334,8 @@ async def test_tui_run_leaks_no_secret(tui_home):  # tui_home brings the Secret 
                 texts[f"{step}-{provider}"] = _all_texts(app)
             for path, value in plain_values.get(step, []):
                 await type_field(pilot, step, path, value)
+            if step == "sso":  # the client secrets stay in the keyring; the review needs a complete SSO step
+                await choose(pilot, "sso", ("provider",), "none")
             await pilot.pause(0.2)
             shots[step] = app.export_screenshot()
             texts[step] = _all_texts(app)

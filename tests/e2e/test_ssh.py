@@ -241,11 +241,10 @@ def test_welcome_to_launch_over_ssh(ssh_server, docker_client, docker_names, sta
             wizard.fill(label, value)
         wizard.choose("Restart policy", ["Up", "Up"], "no")  # unless-stopped (default) → always → no
 
-        wizard.next(10, "Review", body="Container environment")
+        wizard.next(10, "Review", body="What the server container gets")
         screen = wizard.scroll_to(f"HOST={url}")
-        assert "Container environment (secrets masked)" in screen, screen
-        for row in (f"Container name: {container}", f"Published port: {port}", f"Data volume: {volume}",
-                    "Restart policy: no"):  # the rows just above the environment
+        assert "What the server container gets (secrets masked)" in screen, screen
+        for row in ("Restart policy: no", "HTTPS proxy: (not set)"):  # the rows just above the environment
             assert row in screen, f"{row!r} not in the Review screen:\n{screen}"
 
         screen = wizard.next(11, "Launch")

@@ -124,7 +124,7 @@ def _cloud_case(provider: str, fault_server, kind):  # noqa: F811
                                           "access_key_id": "AKIAFAULT"}}
         return draft, {"storage.s3.secret_access_key": "CANARY-aws-secret"}, {"aws_endpoint_url": url}
     if provider == "gcs":
-        draft = {"provider": "gcs", "gcs": {"bucket": "wandb-files"}}
+        draft = {"provider": "gcs", "gcs": {"bucket": "wandb-files", "instance_account": True}}
         return draft, {}, {"gcs_endpoint": url}
     draft = {"provider": "azure", "azure": {"account": "devstoreaccount1", "container": "files", "queue": "events"}}
     return (draft, {"storage.azure.account_key": "Q0FOQVJZLWF6dXJlLWtleQ=="},

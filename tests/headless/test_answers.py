@@ -30,6 +30,7 @@ def test_the_shipped_example_loads_and_renders(tmp_path, monkeypatch):
     license = make_license()
     monkeypatch.setenv("WANDB_LICENSE", license)
     monkeypatch.setenv("WANDB_MYSQL_PASSWORD", "my$ql pass#1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     monkeypatch.setenv("HOME", str(tmp_path))
     secret_file = tmp_path / ".config" / "wandb" / "redis-password"
     secret_file.parent.mkdir(parents=True)
@@ -42,9 +43,12 @@ def test_the_shipped_example_loads_and_renders(tmp_path, monkeypatch):
     assert env["OIDC_ISSUER"] == "https://example.okta.com" and env["OIDC_AUTH_METHOD"] == "implicit"
     assert env["BUCKET"] == "s3://acme-wandb-files" and env["BUCKET_QUEUE"] == "sqs://acme-wandb-file-events"
     assert env["MYSQL"] == "mysql://wandb_local:my%24ql%20pass%231@mysql.example.internal:3306/wandb_local?tls=preferred"
-    assert env["REDIS"] == "redis://wandb:redis-pass@redis.example.internal:6379?tls=true"
+    assert env["REDIS"] == "redis://wandb:redis-pass@redis.example.internal:6379?tls=true&ttlInSeconds=604800"
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIAIOSFODNN7EXAMPLE"
+    assert env["AWS_SECRET_ACCESS_KEY"] == "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     assert env["GORILLA_DISABLE_PERSONAL_ENTITY"] == "true"
-    assert secrets == {"license.key": license, "database.mysql.password": "my$ql pass#1", "cache.redis.password": "redis-pass"}
+    assert secrets == {"license.key": license, "database.mysql.password": "my$ql pass#1", "cache.redis.password": "redis-pass",
+                       "storage.s3.secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
 
 
 def test_every_setting_of_the_example_is_a_real_setting():
@@ -75,6 +79,7 @@ PROVIDER_MIXES = {
         [storage]
         provider = "gcs"
         bucket = "acme-wandb"
+        instance_account = true
         project = "acme-project"
         topic = "wandb-files"
         subscription = "wandb-files-sub"
@@ -299,7 +304,7 @@ def test_session_answers_round_trip(tmp_path):
         "sso": {"provider": "cognito", "cognito": {"user_pool_id": "us-east-1_Abc", "client_id": "c\"q"},
                 "okta": {"issuer": "https://ignored.okta.com"}},
         "storage": {"provider": "gcs", "gcs": {"bucket": "acme-files", "project": "acme-project", "topic": "t-files",
-                                               "subscription": "s-files"}},
+                                               "subscription": "s-files", "instance_account": True}},
         "database": {"provider": "mysql", "mysql": {"host": "db", "port": 3307, "tls": "required"}},
         "server": {"port": 9000, "logging_enabled": True,
                    "extra_env": [{"name": "GORILLA_A", "value": "x = \"y\" $z #w ü"}]},

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port
 from tests.services.redis_tls import (  # noqa: F401 (fixtures)
     GIB, RedisServer, _redis_plain_server, _redis_tls_server, redis_plain, redis_tls,
@@ -57,7 +58,8 @@ async def test_tls_with_acl_user_passes_every_step(redis_tls):
     assert f"ACL user '{redis_tls.user}'" in results["cache.auth"].message
     assert "Redis 7." in results["cache.version"].message or "Redis 6." in results["cache.version"].message
     url = results["cache.url"].message
-    assert f"redis://{redis_tls.user}:********@127.0.0.1:{redis_tls.port}?tls=true" in url
+    assert (f"redis://{redis_tls.user}:********@{redis_tls.host}:{redis_tls.port}?tls=true&caCertPath="
+            "/etc/wandb-local-setup/redis-ca.pem&ttlInSeconds=604800") in url
     assert redis_tls.password not in url
 
 
@@ -116,7 +118,8 @@ async def test_password_only_server(redis_plain):
     assert results["cache.auth"].status is Status.PASS
     assert "with the password" in results["cache.auth"].message
     assert results["cache.tls"].status is Status.WARN  # not encrypted
-    assert results["cache.url"].message.endswith(f"REDIS=redis://:********@127.0.0.1:{redis_plain.port}.")
+    assert results["cache.url"].message.endswith(
+        f"REDIS=redis://:********@{redis_plain.host}:{redis_plain.port}?ttlInSeconds=604800.")
 
 
 async def test_server_without_any_password(redis_plain):
@@ -126,7 +129,8 @@ async def test_server_without_any_password(redis_plain):
         open_server = await _run(_section(redis_plain, password=None))
         assert open_server["cache.auth"].status is Status.WARN
         assert "without authentication" in open_server["cache.auth"].message
-        assert open_server["cache.url"].message.endswith(f"REDIS=redis://127.0.0.1:{redis_plain.port}.")
+        assert open_server["cache.url"].message.endswith(
+            f"REDIS=redis://{redis_plain.host}:{redis_plain.port}?ttlInSeconds=604800.")
         needless = await _run(_section(redis_plain, password=CANARY))
         assert needless["cache.auth"].status is Status.FAIL
         assert "the server has none set" in needless["cache.auth"].message
@@ -159,7 +163,7 @@ async def test_maxmemory(redis_plain, maxmemory, status, words):
 
 async def test_closed_port_fails_fast():
     started = time.monotonic()
-    results = await _run(_section(host="127.0.0.1", port=free_port(), tls=False))
+    results = await _run(_section(host=machine_address(), port=free_port(), tls=False))
     assert results["cache.reachable"].status is Status.FAIL
     assert "refused the connection" in results["cache.reachable"].message
     assert time.monotonic() - started < 1
@@ -168,10 +172,10 @@ async def test_closed_port_fails_fast():
 @pytest.mark.parametrize("tls", [True, False])
 async def test_hanging_server_is_reported_within_the_timeout(tls):
     with socket.socket() as silent:  # accepts TCP connections (kernel backlog) and never says a word
-        silent.bind(("127.0.0.1", 0))
+        silent.bind((machine_address(), 0))
         silent.listen(8)
         started = time.monotonic()
-        results = await _run(_section(host="127.0.0.1", port=silent.getsockname()[1], tls=tls, password=CANARY),
+        results = await _run(_section(host=machine_address(), port=silent.getsockname()[1], tls=tls, password=CANARY),
                              timeout=2.0)
         elapsed = time.monotonic() - started
     assert elapsed < 2.3, elapsed

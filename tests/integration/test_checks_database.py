@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port
 from tests.services.mariadb import (  # noqa: F401 (fixtures)
     MariaDB, mariadb, mariadb_settings, mariadb_without_tls,
@@ -188,7 +189,7 @@ async def test_server_without_tls(mariadb_without_tls):
 
 async def test_closed_port_fails_fast():
     started = time.monotonic()
-    results = await _run(_section(host="127.0.0.1", port=free_port()))
+    results = await _run(_section(host=machine_address(), port=free_port()))
     assert results["database.reachable"].status is Status.FAIL
     assert "refused the connection" in results["database.reachable"].message
     assert time.monotonic() - started < 1
@@ -196,10 +197,10 @@ async def test_closed_port_fails_fast():
 
 async def test_hanging_server_is_reported_within_the_timeout():
     with socket.socket() as silent:  # accepts TCP connections (kernel backlog) and never sends a greeting
-        silent.bind(("127.0.0.1", 0))
+        silent.bind((machine_address(), 0))
         silent.listen(8)
         started = time.monotonic()
-        results = await _run(_section(host="127.0.0.1", port=silent.getsockname()[1]), timeout=2.0)
+        results = await _run(_section(host=machine_address(), port=silent.getsockname()[1]), timeout=2.0)
         elapsed = time.monotonic() - started
     assert elapsed < 2.3, elapsed
     assert results["database.reachable"].status is Status.PASS

@@ -21,6 +21,7 @@ import pytest
 
 from tests.services import unavailable
 from tests.services.oidc_provider import (  # noqa: F401  (fixtures)
+    CONFIDENTIAL_SECRET,
     IMPLICIT_HOST,
     PKCE_HOST,
     oidc_provider,
@@ -34,8 +35,10 @@ from wizard.draft import validate_step
 CANARY = "eyJhbGciOiJSUzI1NiJ9.eyJjYW5hcnkiOiJzc28tY2FuYXJ5In0.c2lnbmF0dXJlLWNhbmFyeQ"
 
 
-def _ctx(provider: str, host: str, timeout: float = 5, license_key: str | None = CANARY, server=None, **fields):
-    sso, errors = validate_step("sso", {"provider": provider, provider: fields})
+def _ctx(provider: str, host: str, timeout: float = 5, license_key: str | None = CANARY, server=None,
+         client_secret: str | None = None, **fields):
+    secrets = {f"sso.{provider}.client_secret": client_secret} if client_secret else {}
+    sso, errors = validate_step("sso", {"provider": provider, provider: fields}, secrets)
     assert not errors, errors
     host_section, errors = validate_step("host", {"url": host})
     assert not errors, errors
@@ -135,12 +138,13 @@ async def test_implicit_client_with_form_post_passes_every_check(oidc_provider):
     assert f"{IMPLICIT_HOST}/oidc/callback" in results["sso.callback"].message
     assert "/interaction/" in results["sso.callback"].message  # the provider's login page, seen in its redirect
     assert "LOCAL_RESTORE=true" in results["sso.callback"].hint
+    assert results["sso.client"].status is Status.SKIPPED and "no secret" in results["sso.client"].message
 
 
 async def test_pkce_client_passes_every_check(oidc_provider):
     results = await _run(_ctx("oidc", PKCE_HOST, issuer=oidc_provider.issuer, client_id="wandb-pkce",
                               auth_method="pkce"))
-    for key in ("sso.discovery", "sso.issuer", "sso.scopes", "sso.method", "sso.jwks", "sso.callback"):
+    for key in ("sso.discovery", "sso.issuer", "sso.scopes", "sso.method", "sso.jwks", "sso.callback", "sso.client"):
         assert results[key].status is Status.PASS, (key, results[key].message)
     assert "pkce (code with S256)" in results["sso.method"].message
     assert "1 signing key" in results["sso.jwks"].message
@@ -150,6 +154,38 @@ async def test_okta_section_is_checked_the_same_way(oidc_provider):
     results = await _run(_ctx("okta", PKCE_HOST, issuer=oidc_provider.issuer, client_id="wandb-pkce",
                               auth_method="pkce"))
     assert results["sso.callback"].status is Status.PASS, results["sso.callback"].message
+
+
+# --- Client authentication: public or confidential (a code exchange with a made-up code) -----------------------
+
+
+async def test_a_public_client_needs_no_secret(oidc_provider):
+    results = await _run(_ctx("oidc", PKCE_HOST, issuer=oidc_provider.issuer, client_id="wandb-pkce",
+                              auth_method="pkce"))
+    client = results["sso.client"]
+    assert client.status is Status.PASS and "is public" in client.message and "invalid_grant" in client.message
+
+
+async def test_a_confidential_client_without_its_secret_fails(oidc_provider):
+    results = await _run(_ctx("oidc", PKCE_HOST, issuer=oidc_provider.issuer, client_id="wandb-confidential",
+                              auth_method="pkce"))
+    client = results["sso.client"]
+    assert client.status is Status.FAIL and "is confidential" in client.message
+    assert "GORILLA_OIDC_SECRET" in client.hint
+
+
+async def test_a_confidential_client_with_its_secret_passes_and_a_wrong_one_fails(oidc_provider):
+    results = await _run(_ctx("okta", PKCE_HOST, issuer=oidc_provider.issuer, client_id="wandb-confidential",
+                              auth_method="pkce", client_secret=CONFIDENTIAL_SECRET))
+    client = results["sso.client"]
+    assert client.status is Status.PASS and "accepts the client secret" in client.message, client
+    assert CONFIDENTIAL_SECRET not in client.message + client.hint
+    wrong = "canary-wrong-oidc-secret-2b2b"
+    results = await _run(_ctx("oidc", PKCE_HOST, issuer=oidc_provider.issuer, client_id="wandb-confidential",
+                              auth_method="pkce", client_secret=wrong))
+    client = results["sso.client"]
+    assert client.status is Status.FAIL and "refuses the client secret" in client.message
+    assert wrong not in client.message + client.hint
 
 
 async def test_sso_off_skips_without_network():

@@ -21,7 +21,7 @@ GOOD_RULE = {"origin": [HOST], "method": ["GET", "HEAD", "PUT"], "responseHeader
 
 
 def section(bucket: str, topic: str | None = None, subscription: str | None = None, **fields):
-    values = {"bucket": bucket, **fields}
+    values = {"bucket": bucket, "instance_account": True, **fields}  # the emulator: anonymous credentials
     if topic:
         values.update(project=PROJECT, topic=topic, subscription=subscription)
     result, errors = validate_step("storage", {"provider": "gcs", "gcs": values})

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 
 from tests.services.fault_server import fault_server  # noqa: F401 (fixture)
+from tests.services.host_address import machine_address
 from tests.services.moto_server import MotoServer, moto_server  # noqa: F401 (fixture)
 from wizard.checks import CheckContext, Status
 from wizard.checks.engine import checks_for, collect
@@ -252,7 +254,7 @@ async def test_hanging_endpoint_errors_within_the_timeout(fault_server, moto_ser
 
 
 def compatible_section(moto: MotoServer, bucket: str, secret: str | None = None, **fields):
-    values = {"endpoint": f"127.0.0.1:{moto.port}", "bucket": bucket, "access_key": moto.access_key_id,
+    values = {"endpoint": f"{machine_address()}:{moto.port}", "bucket": bucket, "access_key": moto.access_key_id,
               "tls": False, **fields}
     return _section("s3-compatible", values, {"storage.s3_compatible.secret_key": secret or moto.secret_access_key})
 
@@ -284,9 +286,20 @@ async def test_s3_compatible_wrong_secret_and_region(moto_server):
 async def test_s3_compatible_endpoint_not_listening():
     from tests.services.local_process import free_port
 
-    results, _ = await run(_section("s3-compatible", {"endpoint": f"127.0.0.1:{free_port()}", "bucket": "wandb-files",
-                                                      "access_key": "AKIA", "tls": False},
+    results, _ = await run(_section("s3-compatible", {"endpoint": f"{machine_address()}:{free_port()}",
+                                                      "bucket": "wandb-files", "access_key": "AKIA", "tls": False},
                                     {"storage.s3_compatible.secret_key": "canary-secret-x"}))
     endpoint = results["storage.endpoint"]
     assert endpoint.status is Status.FAIL and "refused the connection" in endpoint.message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "host.docker.internal"])
+async def test_s3_compatible_endpoint_the_container_or_the_browsers_cannot_reach(host):
+    results, _ = await run(_section("s3-compatible", {"endpoint": f"{host}:9000", "bucket": "wandb-files",
+                                                      "access_key": "AKIA", "tls": False},
+                                    {"storage.s3_compatible.secret_key": "canary-secret-x"}))
+    endpoint = results["storage.endpoint"]
+    assert endpoint.status is Status.FAIL and endpoint.fix is None
+    assert "browsers" in endpoint.hint or "browsers" in endpoint.message
+    assert set(results) & {"storage.credentials", "storage.bucket", "storage.probe"} == set()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.services.bridge_listener import bridge_listener  # noqa: F401 (fixture)
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.services.standin_image import (  # noqa: F401 (fixtures)
     DOCKER_ADDED,
@@ -52,7 +53,7 @@ def _our_labels(container) -> dict[str, str]:
 
 
 def test_fresh_launch_is_ready_with_the_exact_environment_labels_ports_and_volume(
-        docker_client, docker_names, standin_image):
+        docker_client, docker_names, standin_image, bridge_listener):  # noqa: F811
     spec = standin_spec(docker_names, standin_image)
     events = []
     started = time.monotonic()
@@ -97,7 +98,8 @@ def test_fresh_launch_is_ready_with_the_exact_environment_labels_ports_and_volum
     assert create.details["restart policy"] == "no"
     assert set(create.details["environment"]) == set(spec.environment)
     assert create.details["environment"]["LICENSE"] == "********"
-    assert create.details["environment"]["MYSQL"] == "mysql://wandb_local:********@db.example.com:3306/wandb_local"
+    masked_mysql = f"mysql://wandb_local:********@{bridge_listener.address}/wandb_local"
+    assert create.details["environment"]["MYSQL"] == masked_mysql
     assert create.details["environment"]["HOST"] == spec.host_url
     plan_text = "\n".join(line for op in plan for line in op.describe())
     for secret in secret_values(spec.environment, spec.secret_names):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.bridge_listener import bridge_listener  # noqa: F401 (fixture)
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.services.standin_image import standin_image, standin_spec  # noqa: F401 (fixtures)
 from wizard.checks.engine import Status
@@ -66,7 +67,7 @@ def test_minimums_decide_between_pass_and_warn(docker_client, docker_names, stan
 
 
 def test_an_existing_volume_and_container_are_described_with_secrets_masked(docker_client, docker_names,
-                                                                          standin_image):
+                                                                          standin_image, bridge_listener):  # noqa: F811
     spec = standin_spec(docker_names, standin_image)
     assert launch(spec, client=docker_client, options=Options(20, 0.2, 5, 2)).ok
     found = _by_id(run_preflight(spec))
@@ -75,7 +76,7 @@ def test_an_existing_volume_and_container_are_described_with_secrets_masked(dock
     assert container.status == Status.WARN
     for expected in (f"container {spec.container_name} (running", f"image {spec.image_ref}",
                      f"data at /vol: {spec.volume}", "LICENSE=********",
-                     "MYSQL=mysql://wandb_local:********@db.example.com:3306/wandb_local",
+                     f"MYSQL=mysql://wandb_local:********@{bridge_listener.address}/wandb_local",
                      f"session {spec.session_name}"):
         assert expected in container.message
     assert spec.environment["LICENSE"] not in container.message

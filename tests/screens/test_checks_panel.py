@@ -75,7 +75,7 @@ async def test_a_fix_is_confirmed_with_its_changes_then_checks_run_again(keyring
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, "welcome")
         app.go_to("slack")
-        await wait_for(pilot, lambda: app.current_step == "slack")
+        await wait_for(pilot, lambda: app.current_step == "slack", what="the slack step")
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.flow.status("slack") == StepStatus.CHECKED_WARN, what="the warning")
         text = screen_text(app)
@@ -87,10 +87,11 @@ async def test_a_fix_is_confirmed_with_its_changes_then_checks_run_again(keyring
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         assert '{"redirect_urls": ["http://x"]}' in screen_text(app)
         await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="the dialog to close")
         assert applied == []
         await tab_to(pilot, "fix-slack-app")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the second confirmation")
         await pilot.press("y")
         await wait_for(pilot, lambda: app.flow.status("slack") == StepStatus.CHECKED_OK, what="the re-run")
         assert applied == ["fixed"]

@@ -109,6 +109,17 @@ async def type_secret(pilot, step: str, path: tuple[str, ...], secret: str) -> N
     await pilot.pause()
 
 
+async def fill_mysql(pilot, host: str, port: int, account, tls: str) -> None:
+    """The Database step with the MySQL provider: host, port, user, database and TLS typed (not the password)."""
+    await open_step(pilot, "database")
+    await choose(pilot, "database", ("provider",), "mysql")
+    await type_field(pilot, "database", ("mysql", "host"), host)
+    await type_field(pilot, "database", ("mysql", "port"), str(port))
+    await type_field(pilot, "database", ("mysql", "user"), account.user)
+    await type_field(pilot, "database", ("mysql", "database"), account.database)
+    await choose(pilot, "database", ("mysql", "tls"), tls)
+
+
 def assert_hidden(app, *secrets: str) -> None:
     shown = screen_text(app) + "\n" + panel_text(app)
     for secret in secrets:
@@ -123,13 +134,7 @@ async def test_database_wrong_password_then_right_password_on_mariadb(keyring, m
     app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, "welcome")
-        await open_step(pilot, "database")
-        await choose(pilot, "database", ("provider",), "mysql")
-        await type_field(pilot, "database", ("mysql", "host"), mariadb.host)
-        await type_field(pilot, "database", ("mysql", "port"), str(mariadb.port))
-        await type_field(pilot, "database", ("mysql", "user"), account.user)
-        await type_field(pilot, "database", ("mysql", "database"), account.database)
-        await choose(pilot, "database", ("mysql", "tls"), "required")
+        await fill_mysql(pilot, mariadb.host, mariadb.port, account, "required")
         await type_field(pilot, "database", ("mysql", "ca_file"), str(mariadb.certs.ca))
         await type_secret(pilot, "database", ("mysql", "password"), WRONG)
         await checks_settled(pilot)
@@ -138,7 +143,7 @@ async def test_database_wrong_password_then_right_password_on_mariadb(keyring, m
         login = row_with(app, "✗ fail", f"MySQL refused the login of '{account.user}'")
         assert "wrong user name or password" in login
         assert f"→ Check the password; the user must exist for this host, e.g. '{account.user}'@'%'." in login
-        assert "✓ ok" in row_with(app, f"127.0.0.1:{mariadb.port} accepts TCP connections")
+        assert "✓ ok" in row_with(app, f"{mariadb.host}:{mariadb.port} accepts TCP connections")
         assert not any("W&B requires MySQL 8.0.28" in text for text in rows(app))  # no version without a login
         assert app.flow.status("database") == StepStatus.FAILED
         assert_hidden(app, WRONG)
@@ -147,7 +152,7 @@ async def test_database_wrong_password_then_right_password_on_mariadb(keyring, m
         await type_secret(pilot, "database", ("mysql", "password"), account.password)
         await checks_settled(pilot)
         assert "✓ ok" in row_with(app, f"Logged in as '{account.user}'.")
-        assert "✓ ok" in row_with(app, f"127.0.0.1:{mariadb.port} accepts TCP connections")
+        assert "✓ ok" in row_with(app, f"{mariadb.host}:{mariadb.port} accepts TCP connections")
         assert "verified certificate" in row_with(app, "✓ ok", "The connection is encrypted")
         assert "✓ ok" in row_with(app, f"The user '{account.user}' has all privileges on `{account.database}`.")
         # MariaDB is not MySQL 8: a real fail path, said in plain words.
@@ -156,6 +161,40 @@ async def test_database_wrong_password_then_right_password_on_mariadb(keyring, m
         assert not any("refused the login" in text for text in rows(app))  # nothing left of the first run
         assert "checks:" in (app.flow.status_message("database") or "")
         assert_hidden(app, WRONG, account.password)
+        await pilot.press("ctrl+q")
+
+
+async def test_database_on_loopback_fails_and_the_settings_fix_uses_host_docker_internal(keyring, mariadb: MariaDB):
+    """127.0.0.1 is the container itself: the check says so before connecting, and its fix edits the host field
+    (confirmed first), after which the checks run again against the address the container will use."""
+    account = mariadb.account()
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        await fill_mysql(pilot, "127.0.0.1", mariadb.port, account, "disabled")
+        await type_secret(pilot, "database", ("mysql", "password"), account.password)
+        await checks_settled(pilot)
+
+        failed = row_with(app, "✗ fail", "MYSQL names 127.0.0.1")
+        assert "inside the server container that is the container itself" in failed
+        assert not any("Logged in" in text for text in rows(app))  # a login on loopback would prove nothing
+        button = app.query_one("#fix-database-reachable")
+        assert str(button.label) == "Fix: Use host.docker.internal instead of 127.0.0.1 (Database › host)"
+        await tab_to(pilot, "fix-database-reachable")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        dialog = screen_text(app)
+        assert "database.mysql.host: 127.0.0.1 -> host.docker.internal" in dialog
+        assert "container host entry: host.docker.internal:host-gateway" in dialog
+        assert app.flow.value("database", ("mysql", "host")) == "127.0.0.1"  # nothing changed before the answer
+        await pilot.press("y")
+
+        await wait_for(pilot, lambda: app.flow.value("database", ("mysql", "host")) == "host.docker.internal",
+                       what="the host field edited by the fix")
+        assert app.query_one(f"#{fid('database', 'mysql', 'host')}").value == "host.docker.internal"
+        await rerun_until(pilot, lambda: any("host.docker.internal is this machine for the container" in text
+                                             for text in rows(app)), "the re-run through host.docker.internal")
+        assert app.flow.build_config().database.host == "host.docker.internal"
         await pilot.press("ctrl+q")
 
 
@@ -190,7 +229,7 @@ async def test_cache_wrong_password_then_right_password_on_tls_redis(keyring, re
         statuses = {key: result.status for key, result in app.view.checks_panel.results.items()}
         assert statuses["cache.ping"] is Status.PASS and statuses["cache.tls"] is Status.PASS
         assert not any("refused" in text for text in rows(app))
-        url = row_with(app, f"redis://{redis_tls.user}:********@127.0.0.1:{redis_tls.port}?tls=true")
+        url = row_with(app, f"redis://{redis_tls.user}:********@{redis_tls.host}:{redis_tls.port}?tls=true")
         assert url.startswith("✓ ok")
         assert app.flow.status("cache") == StepStatus.CHECKED_OK
         assert_hidden(app, WRONG, redis_tls.password)

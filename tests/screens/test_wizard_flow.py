@@ -69,6 +69,8 @@ async def test_every_step_with_a_non_default_provider(keyring, state_home):
         await type_field(pilot, "storage", ("s3", "bucket"), "acme-wandb")
         await type_field(pilot, "storage", ("s3", "region"), "eu-central-1")
         await type_field(pilot, "storage", ("s3", "queue"), "wandb-events")
+        await tab_to(pilot, fid("storage", "s3", "instance_role"))  # no keys: the server uses the EC2 role
+        await pilot.press("space")
         await tab_to(pilot, "copy-storage-sqs-policy")
         await pilot.press("enter")
         assert '"aws:SourceArn": "arn:aws:s3:::acme-wandb"' in app.clipboard
@@ -111,7 +113,7 @@ async def test_every_step_with_a_non_default_provider(keyring, state_home):
     saved = read_session(state_home, "demo")
     assert CANARY not in (state_home / "sessions" / "demo.json").read_text()
     assert saved["values"]["storage"] == {"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "eu-central-1",
-                                                                  "queue": "wandb-events"}}
+                                                                  "queue": "wandb-events", "instance_role": True}}
     stored = keyring_secrets(keyring, "demo")
     assert stored["database.mysql.password"] == CANARY
     cfg = draft.build_config(saved["values"], stored)
@@ -119,7 +121,8 @@ async def test_every_step_with_a_non_default_provider(keyring, state_home):
     assert cfg.host.url == "http://127.0.0.1:9080"
     assert cfg.sso == config.OidcSSO(issuer="https://idp.example.com/realms/wandb", client_id="wandb-web",
                                      auth_method="pkce")
-    assert cfg.storage == config.S3Storage(bucket="acme-wandb", region="eu-central-1", queue="wandb-events")
+    assert cfg.storage == config.S3Storage(bucket="acme-wandb", region="eu-central-1", queue="wandb-events",
+                                           instance_role=True)
     assert isinstance(cfg.database, config.MySQLDatabase)
     assert (cfg.database.host, cfg.database.tls) == ("db.example.com", "required")
     assert cfg.database.password.get_secret_value() == CANARY

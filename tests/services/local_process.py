@@ -14,14 +14,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(process: subprocess.Popen, port: int, seconds: float) -> bool:
-    """True once 127.0.0.1:port accepts connections; False if the process died or time ran out."""
+def wait_for_port(process: subprocess.Popen, port: int, seconds: float, host: str = "127.0.0.1") -> bool:
+    """True once host:port accepts connections; False if the process died or time ran out."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if process.poll() is not None:
             return False
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.create_connection((host, port), timeout=0.2):
                 return True
         except OSError:
             time.sleep(0.05)

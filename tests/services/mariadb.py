@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 from tests.services.openssl_certs import Certificates, make_certificates, openssl_missing
 from tests.services.local_process import free_port
 
@@ -32,7 +33,9 @@ class MariaDB:
     process: subprocess.Popen
     log: Path
 
-    host = "127.0.0.1"
+    @property
+    def host(self) -> str:
+        return machine_address()  # not loopback: the server container could not reach that
 
     def admin(self, *statements: str) -> list[tuple]:
         """Run statements as root over the Unix socket; returns the last statement's rows."""
@@ -99,7 +102,7 @@ def start_mariadb(root: Path, tls: bool = True) -> MariaDB:
     port = free_port()
     process = subprocess.Popen(
         [mariadbd, "--no-defaults", "--user=root", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
-         "--bind-address=127.0.0.1", "--skip-name-resolve", f"--log-error={log}", f"--pid-file={root / 'mariadb.pid'}",
+         f"--bind-address=127.0.0.1,{machine_address()}", "--skip-name-resolve", f"--log-error={log}", f"--pid-file={root / 'mariadb.pid'}",
          "--innodb-buffer-pool-size=32M",
          *([f"--ssl-ca={certs.ca}", f"--ssl-cert={certs.cert}", f"--ssl-key={certs.key}"] if tls else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

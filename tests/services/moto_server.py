@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port, log_tail, stop, wait_for_port
 
 SERVICE = "moto server (S3/SQS)"
@@ -64,14 +65,14 @@ def start(folder: Path) -> MotoServer:
     log = folder / "moto.log"
     env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(SETUP_CALLS), AWS_DEFAULT_REGION=REGION)
     with open(log, "w") as out:
-        process = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen([binary, "-H", machine_address(), "-p", str(port)], stdout=out, stderr=subprocess.STDOUT,
                                    env=env, cwd=folder)
-    if not wait_for_port(process, port, 20):
+    if not wait_for_port(process, port, 20, machine_address()):
         stop(process)
         unavailable(SERVICE, f"moto_server did not start: {log_tail(log)}")
     import boto3
 
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = f"http://{machine_address()}:{port}"  # not loopback: the server container reaches it there too
     iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION,
                        aws_access_key_id="setup", aws_secret_access_key="setup")
     iam.create_user(UserName="wizard")

@@ -30,6 +30,12 @@ IMPLICIT_CLIENT = {"client_id": "wandb-implicit", "redirect_uris": [f"{IMPLICIT_
                    "response_types": ["id_token"], "grant_types": ["implicit"]}
 PKCE_CLIENT = {"client_id": "wandb-pkce", "redirect_uris": [f"{PKCE_HOST}/oidc/callback"],
                "response_types": ["code"], "grant_types": ["authorization_code"]}
+# A confidential client (as Azure AD "Web" apps are): the code exchange needs its secret (HTTP Basic).
+CONFIDENTIAL_SECRET = "canary-oidc-client-secret-7c1e"
+CONFIDENTIAL_CLIENT = {"client_id": "wandb-confidential", "client_secret": CONFIDENTIAL_SECRET,
+                       "token_endpoint_auth_method": "client_secret_basic",
+                       "redirect_uris": [f"{PKCE_HOST}/oidc/callback"], "response_types": ["code"],
+                       "grant_types": ["authorization_code"]}
 
 
 @dataclass
@@ -57,7 +63,7 @@ def start(clients: list[dict] | None = None, *, response_types: list[str] | None
         unavailable(SERVICE, "`node` is not installed (apt install nodejs)")
     if not (NODE_DIR / "node_modules" / "oidc-provider").is_dir():
         unavailable(SERVICE, f"run `npm ci` in {NODE_DIR}")
-    options = {"clients": clients if clients is not None else [IMPLICIT_CLIENT, PKCE_CLIENT],
+    options = {"clients": clients if clients is not None else [IMPLICIT_CLIENT, PKCE_CLIENT, CONFIDENTIAL_CLIENT],
                "issuerPath": issuer_path}
     if response_types is not None:
         options["responseTypes"] = response_types

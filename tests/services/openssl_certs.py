@@ -1,4 +1,4 @@
-"""A private CA and a server certificate (SAN localhost, 127.0.0.1) made with the openssl CLI, for TLS services.
+"""A private CA and a server certificate (SAN localhost, 127.0.0.1, this machine's address, the Docker host) made with the openssl CLI, for TLS services.
 
 The extensions are spelled out so that strict verifiers (Python 3.13's VERIFY_X509_STRICT) accept them too.
 """
@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _CA_EXT = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n"
-_SERVER_EXT = (
-    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-)
+def _server_ext() -> str:
+    """The names a test service is reached at: loopback, this machine's address, and the Docker host as a container
+    sees it (the bridge gateway and host.docker.internal)."""
+    from tests.services.host_address import machine_address
+
+    names = f"DNS:localhost,IP:127.0.0.1,IP:{machine_address()},DNS:host.docker.internal,IP:172.17.0.1"
+    return ("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+            f"extendedKeyUsage=serverAuth\nsubjectAltName={names}\nsubjectKeyIdentifier=hash\n"
+            "authorityKeyIdentifier=keyid\n")
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ def make_certificates(directory: Path) -> Certificates:
         subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True, timeout=30)
 
     (directory / "ca.ext").write_text(_CA_EXT)
-    (directory / "server.ext").write_text(_SERVER_EXT)
+    (directory / "server.ext").write_text(_server_ext())
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
     run("req", "-new", *ec, "-keyout", "ca.key", "-out", "ca.csr", "-subj", "/CN=wandb-local-setup test CA")
     run("x509", "-req", "-in", "ca.csr", "-signkey", "ca.key", "-out", "ca.crt", "-days", "3", "-extfile", "ca.ext")

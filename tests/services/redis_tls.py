@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port
 from tests.services.openssl_certs import Certificates, make_certificates, openssl_missing
 
@@ -35,7 +36,9 @@ class RedisServer:
     process: subprocess.Popen
     log: Path
 
-    host = "127.0.0.1"
+    @property
+    def host(self) -> str:
+        return machine_address()  # not loopback: the server container could not reach that
 
     def client(self):
         import redis
@@ -66,7 +69,7 @@ def start_redis(root: Path, tls: bool) -> RedisServer:
     root.mkdir(parents=True, exist_ok=True)
     port, password = free_port(), f"pw-{uuid.uuid4().hex}"
     certs = make_certificates(root / "tls") if tls else None
-    lines = ["bind 127.0.0.1", 'save ""', "appendonly no", f"dir {root}", f"logfile {root / 'redis.log'}",
+    lines = [f"bind 127.0.0.1 {machine_address()}", "protected-mode no", 'save ""', "appendonly no", f"dir {root}", f"logfile {root / 'redis.log'}",
              "daemonize no", "maxmemory 8gb"]
     user = None
     if tls:

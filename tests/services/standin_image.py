@@ -4,6 +4,12 @@ The rootfs is /bin/busybox with its applet links, the entrypoint and CGI scripts
 /www served by `httpd -f -p 8080 -h /www`; the image runs as UID 999, GID 0 like wandb/local, with /vol owned by
 them. See standin/entrypoint.sh for what it does and the STANDIN_* variables that steer it.
 
+Like the real server, it gets ready only when its dependencies hold: it connects to MYSQL, REDIS, an S3-compatible
+BUCKET and OIDC_ISSUER (names resolve only through the container's /etc/hosts, never DNS), needs the credentials of
+a cloud BUCKET and can read every file an env value names. Otherwise it prints one
+`ERROR dependency VARNAME: <what is wrong>` line per problem on stderr (no secret) and never answers /ready.
+A dependency a container reaches: `tests.services.bridge_listener` (a TCP listener at the bridge gateway).
+
 Images are tagged `wandb-local-setup-standin:<variant>` and carry a label with a hash of their content, so a
 session reuses an image built earlier by the same code and rebuilds it when the code changes.
 """
@@ -24,6 +30,7 @@ from typing import Any
 import pytest
 
 from tests.services import unavailable
+from tests.services.bridge_listener import shared_listener
 from tests.services.docker_engine import DockerEngine
 
 SERVICE = "stand-in server image"
@@ -38,6 +45,9 @@ UID, GID = 999, 0
 # tests, which check the parser finds the user and the password the stand-in generated).
 RESTORE_LINE = "*** LOCAL_RESTORE is on: log in as restore@wandb.com, temporary password: {password}"
 RESTORE_USER = "restore@wandb.com"
+
+# What the stand-in prints on stderr, one line per dependency problem: `ERROR dependency VARNAME: <what is wrong>`.
+DEPENDENCY_ERROR = "ERROR dependency "
 
 # Docker adds these to every container's environment (the image's ENV, the hostname, the home directory).
 DOCKER_ADDED = frozenset({"PATH", "HOSTNAME", "HOME"})
@@ -142,6 +152,18 @@ def received_environment(host: str, port: int, timeout: float = 5.0) -> dict[str
     return env
 
 
+def dependency_errors(logs: str | bytes) -> dict[str, list[str]]:
+    """The stand-in's dependency problems in its log: VARNAME -> what is wrong (in order)."""
+    if isinstance(logs, bytes):
+        logs = logs.decode(errors="replace")
+    found: dict[str, list[str]] = {}
+    for line in logs.splitlines():
+        if line.startswith(DEPENDENCY_ERROR):
+            name, _, what = line[len(DEPENDENCY_ERROR):].partition(": ")
+            found.setdefault(name, []).append(what)
+    return found
+
+
 def restore_password(host: str, port: int, timeout: float = 5.0) -> str:
     return _get(f"http://{host}:{port}/cgi-bin/restore-password", timeout).decode().strip()
 
@@ -158,7 +180,9 @@ def _get(url: str, timeout: float) -> bytes:
 
 @pytest.fixture(scope="session")
 def standin_image(docker_engine: DockerEngine) -> Iterator[str]:
-    """`wandb-local-setup-standin:test` (kept between sessions: it is rebuilt only when its content changes)."""
+    """`wandb-local-setup-standin:test` (kept between sessions: it is rebuilt only when its content changes).
+    Starts the session's listener on the bridge gateway too, the MySQL that `standin_spec` points the server at."""
+    shared_listener(docker_engine.client)
     yield build_standin(docker_engine.client)
 
 
@@ -169,10 +193,18 @@ def standin_server_toml(names: Any, image_ref: str, port: int) -> str:
             f'bind_address = "127.0.0.1"\nport = {port}\nvolume = "{names("data")}"\nrestart_policy = "no"\n')
 
 
+def standin_mysql(names: Any) -> str:
+    """The canary MYSQL URL of `standin_spec`: a password unique per test, the host and port of the session's
+    `bridge_listener` (the stand-in connects to its MySQL before it gets ready: it must be reachable from inside)."""
+    listener = shared_listener(names.client)
+    return f"mysql://wandb_local:s3cr3t-{names.tag}-pw@{listener.address}/wandb_local"
+
+
 def standin_spec(names: Any, image_ref: str, *, env: dict[str, str] | None = None, port: int | None = None,
                  volume: str | None = None, **settings: Any) -> Any:
     """A LaunchSpec for the stand-in: unique names, a free loopback port, secrets in the environment (LICENSE and
-    a MYSQL URL with a password, both unique per test) and a short readiness delay."""
+    a MYSQL URL with a password, both unique per test, the MySQL being the session's `bridge_listener`, which
+    the container reaches) and a short readiness delay."""
     from tests.services.local_process import free_port
     from wizard.launcher import LaunchSpec
 
@@ -181,7 +213,7 @@ def standin_spec(names: Any, image_ref: str, *, env: dict[str, str] | None = Non
     environment = {
         "HOST": url,
         "LICENSE": f"eyJhbGciOiJSUzI1NiJ9.secret-license-{names.tag}.c2lnbmF0dXJl",
-        "MYSQL": f"mysql://wandb_local:s3cr3t-{names.tag}-pw@db.example.com:3306/wandb_local",
+        "MYSQL": standin_mysql(names),
         "GORILLA_CORS_ORIGINS": "https://a.example.com, https://b.example.com ; x='1' & y=\"2\" $HOME",
         "STANDIN_READY_DELAY": "0.5",
         **(env or {}),

@@ -58,7 +58,7 @@ def test_redis_url_masks_the_password():
     draft = {"provider": "redis", "redis": {"host": "cache.example.com", "user": "wb"}}
     section, errors = validate_step("cache", draft, {"cache.redis.password": "canary-pw"})
     assert not errors
-    assert c.redis_url(section) == "redis://wb:********@cache.example.com:6379?tls=true"
+    assert c.redis_url(section) == "redis://wb:********@cache.example.com:6379?tls=true&ttlInSeconds=604800"
 
 
 def test_self_signed_certificate_error_names_the_ca_file():

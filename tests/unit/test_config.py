@@ -37,11 +37,11 @@ BASE: dict[tuple[str, str | None], dict[str, Any]] = {
     ("sso", "okta"): {"issuer": "https://acme.okta.com", "client_id": "0oa1b2c3d4"},
     ("sso", "oidc"): {"issuer": "https://idp.example.com/realms/wandb", "client_id": "wandb"},
     ("storage", "local"): {},
-    ("storage", "s3"): {"bucket": "acme-wandb", "region": "us-east-1"},
+    ("storage", "s3"): {"bucket": "acme-wandb", "region": "us-east-1", "instance_role": True},
     ("storage", "s3-compatible"): {
         "endpoint": "minio.example.com:9000", "bucket": "wandb", "access_key": "minio", "secret_key": "minio-secret",
     },
-    ("storage", "gcs"): {"bucket": "acme-wandb"},
+    ("storage", "gcs"): {"bucket": "acme-wandb", "instance_account": True},
     ("storage", "azure"): {"account": "acmewandb", "container": "wandb", "account_key": "a2V5"},
     ("database", "embedded"): {},
     ("database", "mysql"): {"host": "db.example.com", "password": "pw"},
@@ -136,7 +136,15 @@ GOOD = [
     ("storage", "s3", "kms_key_arn", "", None),
     ("storage", "s3", "notifications_queue", "wandb-notifications", OMIT),
     ("storage", "s3", "access_key_id", "", None),
+    ("storage", "s3", "access_key_id", "AKIAIOSFODNN7EXAMPLE", OMIT,
+     {"instance_role": False, "secret_access_key": "wJalrXUtnFEMI/K7MDENG"}),
     ("storage", "s3", "secret_access_key", "", None),
+    ("storage", "s3", "instance_role", True, OMIT),
+    ("sso", "okta", "client_secret", "okta-Secret_1~x", OMIT),
+    ("sso", "okta", "client_secret", "", None),
+    ("sso", "oidc", "client_secret", "azure~AbC.123-x", OMIT),
+    ("storage", "s3", "instance_role", "false", False, {"access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                                                         "secret_access_key": "wJalrXUtnFEMI/K7MDENG"}),
     ("storage", "s3-compatible", "endpoint", "minio.example.com", OMIT),
     ("storage", "s3-compatible", "endpoint", "10.0.0.5:9000", OMIT),
     ("storage", "s3-compatible", "bucket", "wandb-files", OMIT),
@@ -151,8 +159,10 @@ GOOD = [
     ("storage", "gcs", "project", "", None, {"topic": "", "subscription": ""}),  # none: internal queue
     ("storage", "gcs", "topic", "t.wandb~files+1", OMIT, PUBSUB),
     ("storage", "gcs", "subscription", "Sub_1", OMIT, PUBSUB),
-    ("storage", "gcs", "credentials_file", "/home/me/key.json", OMIT),
+    ("storage", "gcs", "credentials_file", "/home/me/key.json", OMIT, {"instance_account": False}),
     ("storage", "gcs", "credentials_file", "", None),
+    ("storage", "gcs", "instance_account", True, OMIT),
+    ("storage", "gcs", "instance_account", "no", False, {"credentials_file": "/home/me/key.json"}),
     ("storage", "azure", "account", "acmewandb01", OMIT),
     ("storage", "azure", "container", "wandb-files", OMIT),
     ("storage", "azure", "queue", "wandb-events", OMIT),
@@ -189,6 +199,11 @@ GOOD = [
     ("server", None, "volume", "wandb-data", OMIT),
     ("server", None, "volume", "/srv/wandb/", "/srv/wandb"),
     ("server", None, "restart_policy", "always", OMIT),
+    ("server", None, "http_proxy", "http://proxy.example.com:3128", OMIT),
+    ("server", None, "http_proxy", "", None),
+    ("server", None, "https_proxy", "HTTP://Proxy.example.com:3128/", "http://Proxy.example.com:3128"),
+    ("server", None, "no_proxy", " localhost, .corp.example.com,10.0.0.0/8 ", "localhost,.corp.example.com,10.0.0.0/8"),
+    ("server", None, "no_proxy", "", None),
     ("server", None, "restart_policy", "no", OMIT),
     ("server", None, "logging_enabled", "true", True),
     ("server", None, "local_restore", True, OMIT),
@@ -249,6 +264,15 @@ BAD = [
     ("sso", "oidc", "auth_method", {"issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123xyz"},
      ("Cognito issuer", "requires the pkce auth method")),
     # File storage: S3
+    ("storage", "s3", "instance_role", {"instance_role": True, "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                                        "secret_access_key": "wJalrXUtnFEMI"}, ("not both",)),
+    ("storage", "s3", "access_key_id", {"instance_role": False}, ("the server needs credentials", "instance's role")),
+    ("storage", "gcs", "instance_account", {"credentials_file": "/k.json"}, ("not both",)),
+    ("storage", "gcs", "credentials_file", {"instance_account": False}, ("the server needs credentials",)),
+    ("storage", "gcs", "credentials_file", {"instance_account": False, "credentials_file": "key.json"},
+     ("expected an absolute path",)),
+    ("sso", "okta", "client_secret", {"client_secret": "line1\nline2"}, ("one line of printable characters",)),
+    ("sso", "oidc", "client_secret", {"client_secret": "a\x1b[31m"}, ("one line of printable characters",)),
     ("storage", "s3", "bucket", {"bucket": "ab"}, ("is not a valid S3 bucket name", "expected 3-63 characters")),
     ("storage", "s3", "bucket", {"bucket": "a" * 64}, ("expected 3-63 characters",)),
     ("storage", "s3", "bucket", {"bucket": "Acme-Wandb"}, ("lowercase letters",)),
@@ -358,6 +382,10 @@ BAD = [
     ("server", None, "volume", {"volume": "data/wandb"}, ("bind path must be absolute",)),
     ("server", None, "volume", {"volume": "/"}, ("absolute directory path other than /",)),
     ("server", None, "volume", {"volume": "my volume"}, ("not a valid volume name", "expected")),
+    ("server", None, "http_proxy", {"http_proxy": "proxy.example.com:3128"}, ("has no scheme",)),
+    ("server", None, "https_proxy", {"https_proxy": "http://me:pw@proxy.example.com:3128"},
+     ("would be stored in clear",)),
+    ("server", None, "no_proxy", {"no_proxy": "localhost;evil"}, ("is not a host name",)),
     ("server", None, "restart_policy", {"restart_policy": "sometimes"},
      ("'sometimes' is not accepted", "'no', 'always', 'unless-stopped' or 'on-failure'")),
     ("server", None, "logging_enabled", {"logging_enabled": "perhaps"}, ("expected yes or no",)),
@@ -368,9 +396,9 @@ BAD = [
 
 # Errors inside the extra environment rows: (rows, label after "Server options › ", fragments)
 BAD_EXTRA_ENV = [
-    ([{"name": "HOST", "value": "x"}], "Extra environment, row 1 › Name", ("start with GORILLA_",)),
-    ([{"name": "GORILLA_A", "value": "1"}, {"name": "gorilla_b", "value": "2"}], "Extra environment, row 2 › Name",
-     ("must be upper case",)),
+    ([{"name": "HOST", "value": "x"}], "Extra environment, row 1 › Name", ("set by the wizard's steps",)),
+    ([{"name": "GORILLA_A", "value": "1"}, {"name": "gorilla-b", "value": "2"}], "Extra environment, row 2 › Name",
+     ("is not an environment variable name",)),
     ([{"name": "GORILLA_A", "value": "line 1\nline 2"}], "Extra environment, row 1 › Value", ("single line",)),
     ([{"value": "x"}], "Extra environment, row 1 › Name", ("is required",)),
     ([{"name": "GORILLA_A", "secret": "x"}], "Extra environment, row 1 › secret", ("is not a setting of this step",)),
@@ -466,9 +494,9 @@ def test_missing_provider_means_the_default_provider():
 
 
 def test_other_providers_values_are_ignored():
-    draft = {"provider": "gcs", "gcs": {"bucket": "acme-files"}, "s3": {"bucket": "INVALID"}}
+    draft = {"provider": "gcs", "gcs": {"bucket": "acme-files", "instance_account": True}, "s3": {"bucket": "INVALID"}}
     section, errors = validate_step("storage", draft)
-    assert errors == [] and section == c.GcsStorage(bucket="acme-files")
+    assert errors == [] and section == c.GcsStorage(bucket="acme-files", instance_account=True)
 
 
 def test_secret_in_keyring_wins_and_blank_secret_is_missing():

@@ -84,7 +84,8 @@ def test_unknown_provider_in_build_config():
      ("s3", "secret_access_key"), "Secret access key"),
     ("storage", {"provider": "s3", "s3": {"bucket": "abc", "region": "us-east-1"}},
      {"storage.s3.secret_access_key": "k"}, ("s3", "access_key_id"), "Access key ID"),
-    ("storage", {"provider": "gcs", "gcs": {"bucket": "abc", "project": "acme-prod", "subscription": "s-1"}}, {},
+    ("storage", {"provider": "gcs", "gcs": {"bucket": "abc", "project": "acme-prod", "subscription": "s-1",
+                                            "instance_account": True}}, {},
      ("gcs", "topic"), "Pub/Sub topic"),
     ("cache", {"provider": "redis", "redis": {"host": "r", "user": "wandb"}}, {}, ("redis", "password"), "Password"),
     ("slack", {"client_id": "1.2"}, {}, ("secret",), "Client secret"),
@@ -156,8 +157,8 @@ def test_draft_from_config_layout():
 
 
 def test_draft_from_config_then_switching_provider_back_and_forth():
-    values, secrets = draft_from_config(c.InstallConfig(storage=c.S3Storage(bucket="acme-wandb", region="us-east-1")))
+    values, secrets = draft_from_config(c.InstallConfig(storage=c.S3Storage(bucket="acme-wandb", region="us-east-1", instance_role=True)))
     values["storage"]["provider"] = "local"
     assert build_config(values, secrets).storage == c.LocalStorage()
     values["storage"]["provider"] = "s3"
-    assert build_config(values, secrets).storage == c.S3Storage(bucket="acme-wandb", region="us-east-1")
+    assert build_config(values, secrets).storage == c.S3Storage(bucket="acme-wandb", region="us-east-1", instance_role=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,17 @@ from pydantic import BaseModel, SecretStr
 
 from wizard import config as c
 from wizard.draft import build_config, draft_from_config, secret_fields, secret_ids
-from wizard.render import MASK, EnvVar, environment_dict, mask, placeholder, render_environment, reveal, secret_names
+from wizard.render import (
+    MASK,
+    EnvVar,
+    container_inputs,
+    environment_dict,
+    mask,
+    placeholder,
+    render_environment,
+    reveal,
+    secret_names,
+)
 from wizard.steps import CONFIG_STEPS
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -48,7 +59,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
                 "bucket": "acme-wandb", "region": "eu-central-1", "queue": "acme-wandb-files",
                 "kms_key_arn": "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
                 "notifications_queue": "acme-wandb-notifications",
-                "access_key_id": "AKIAIOSFODNN7EXAMPLE",  # for the wizard's checks only: never in the environment
+                "access_key_id": "AKIAIOSFODNN7EXAMPLE",  # the server's keys: AWS_ACCESS_KEY_ID / _SECRET_
             }},
         },
         {"license.key": LICENSE, "storage.s3.secret_access_key": S3_SECRET},
@@ -56,7 +67,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "s3_internal_queue": (
         {
             "host": {"url": "https://wandb.example.com"},
-            "storage": {"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "us-east-1"}},
+            "storage": {"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "us-east-1", "instance_role": True}},
         },
         {},
     ),
@@ -83,13 +94,13 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
             "host": {"url": "https://wandb.example.com"},
             "storage": {"provider": "gcs", "gcs": {
                 "bucket": "acme-wandb", "project": "acme-prod", "topic": "wandb-files", "subscription": "wandb-files-sub",
-                "credentials_file": "/home/me/key.json",  # for the wizard's checks only
+                "credentials_file": "/home/me/key.json",  # mounted read-only, GOOGLE_APPLICATION_CREDENTIALS
             }},
         },
         {},
     ),
     "gcs_internal_queue": (
-        {"storage": {"provider": "gcs", "gcs": {"bucket": "acme-wandb"}}},
+        {"storage": {"provider": "gcs", "gcs": {"bucket": "acme-wandb", "instance_account": True}}},
         {},
     ),
     "azure": (
@@ -141,6 +152,23 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
         },
         {},
     ),
+    "okta_confidential": (
+        {
+            "host": {"url": "https://wandb.example.com"},
+            "sso": {"provider": "okta", "okta": {"issuer": "https://acme.okta.com", "client_id": "0oa9z8y7x6"}},
+        },
+        {"sso.okta.client_secret": "okta-s3cret_Value~1"},
+    ),
+    "oidc_confidential_loopback_mysql": (
+        {
+            "host": {"url": "http://10.0.0.5:8080"},
+            "sso": {"provider": "oidc", "oidc": {"issuer": "https://login.example.com/tenant/v2.0", "client_id": "app"}},
+            "database": {"provider": "mysql", "mysql": {"host": "host.docker.internal", "tls": "disabled"}},
+            "cache": {"provider": "redis", "redis": {"host": "host.docker.internal", "tls": True,
+                                                     "ca_file": "/etc/ssl/redis-ca.pem"}},
+        },
+        {"sso.oidc.client_secret": "azure~Secret.Value-1", "database.mysql.password": "db-pw"},
+    ),
     "oidc_pkce_issuer_kept": (
         {
             "host": {"url": "https://wandb.example.com"},
@@ -180,11 +208,17 @@ def build(name: str) -> c.InstallConfig:
 
 
 def rendered(cfg: c.InstallConfig) -> dict[str, Any]:
-    return {
+    inputs = container_inputs(cfg)
+    result: dict[str, Any] = {
         "environment": environment_dict(cfg),
         "masked": environment_dict(cfg, mask),
         "secret_names": sorted(secret_names(cfg)),
     }
+    if inputs.mounts:
+        result["mounts"] = [[mount.source, mount.target, mount.secret] for mount in inputs.mounts]
+    if inputs.extra_hosts:
+        result["extra_hosts"] = [entry.option for entry in inputs.extra_hosts]
+    return result
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -231,7 +265,7 @@ def test_host_is_always_set_first():
 def test_placeholder_view_names_the_keyring_id():
     env = environment_dict(build("mysql_preferred_redis_user_tls"), placeholder)
     assert env["MYSQL"] == "mysql://wandb%24app:${DATABASE_MYSQL_PASSWORD}@db.example.com:3306/wandb_local?tls=preferred"
-    assert env["REDIS"] == "redis://wandb:${CACHE_REDIS_PASSWORD}@cache.example.com:6379?tls=true"
+    assert env["REDIS"] == "redis://wandb:${CACHE_REDIS_PASSWORD}@cache.example.com:6379?tls=true&ttlInSeconds=604800"
     env = environment_dict(build("s3_compatible"), placeholder)
     assert env["BUCKET"] == (
         "s3://AK%40%2F%3A%2B%20x:${STORAGE_S3_COMPATIBLE_SECRET_KEY}@minio.example.com:9000/wandb?region=us-east-1&tls=true"
@@ -248,8 +282,7 @@ def test_secret_view_is_called_with_the_keyring_id_and_raw_value():
 
     for name in CASES:
         environment_dict(build(name), record)
-    rendered_ids = set(secret_ids()) - {"storage.s3.secret_access_key"}  # never passed to the container
-    assert set(seen) == rendered_ids
+    assert set(seen) == set(secret_ids())  # every secret reaches the container
     for secret_id, value in seen.items():
         assert any(secrets.get(secret_id) == value for _, secrets in CASES.values())
 
@@ -294,6 +327,11 @@ def _secret_paths(model: type[BaseModel]) -> list[str]:
             if prop.get("format") == "password" or any(p.get("format") == "password" for p in prop.get("anyOf", []))]
 
 
+def _holds_secret(annotation: Any) -> bool:
+    """SecretStr itself, or inside Optional / Annotated (validated secrets are Annotated[SecretStr, ...])."""
+    return annotation is SecretStr or any(_holds_secret(arg) for arg in typing.get_args(annotation))
+
+
 def test_secret_ids_cover_every_secret_field():
     expected = []
     for step in CONFIG_STEPS:
@@ -303,12 +341,10 @@ def test_secret_ids_cover_every_secret_field():
             expected += [f"{prefix}.{name}" for name in _secret_paths(model)]
             assert sorted(secret_fields(model)) == sorted(_secret_paths(model))
             for name, field in model.model_fields.items():  # and no SecretStr hides from the schema check
-                assert (SecretStr in (field.annotation, *getattr(field.annotation, "__args__", ()))) == (
-                    name in _secret_paths(model)
-                ), f"{model.__name__}.{name}"
+                assert _holds_secret(field.annotation) == (name in _secret_paths(model)), f"{model.__name__}.{name}"
     assert sorted(secret_ids()) == sorted(expected)
     assert sorted(secret_ids()) == sorted([
-        "license.key",
+        "license.key", "sso.okta.client_secret", "sso.oidc.client_secret",
         "storage.s3.secret_access_key", "storage.s3_compatible.secret_key", "storage.azure.account_key",
         "database.mysql.password", "cache.redis.password", "slack.secret",
     ])

@@ -194,7 +194,7 @@ def test_storage_settings_shown_on_the_screen():
         {"storage.s3_compatible.secret_key": canary})
     assert canary not in shown["BUCKET"] and "********" in shown["BUCKET"]
     shown, _ = _settings({"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "eu-west-1",
-                                                   "queue": "wandb-events"}})
+                                                   "queue": "wandb-events", "instance_role": True}})
     assert shown == {"BUCKET": "s3://acme-wandb", "BUCKET_QUEUE": "sqs://wandb-events", "AWS_REGION": "eu-west-1"}
     from wizard.instructions import storage_settings
 

@@ -126,10 +126,25 @@ GOOD: dict[str, list[tuple[tuple, object]]] = {
         (("ghcr.io/acme/wandb__local-mirror",), "ghcr.io/acme/wandb__local-mirror"),
     ],
     "image_tag": [(("latest",), "latest"), (("0.60.0",), "0.60.0"), (("v1_rc-2",), "v1_rc-2"), (("a" * 128,), "a" * 128)],
+    "proxy_url": [
+        (("http://proxy.example.com:3128",), "http://proxy.example.com:3128"),
+        (("https://10.0.0.1:8443/",), "https://10.0.0.1:8443"),
+    ],
+    "no_proxy_list": [
+        (("localhost,127.0.0.1",), "localhost,127.0.0.1"),
+        ((" .corp.example.com , 10.0.0.0/8,[fd00::1] ",), ".corp.example.com,10.0.0.0/8,[fd00::1]"),
+        (("*",), "*"),
+    ],
+    "file_path": [
+        (("/etc/ssl/private-ca.pem",), "/etc/ssl/private-ca.pem"),
+        ((" /srv/keys/gcs key.json ",), "/srv/keys/gcs key.json"),
+    ],
     "extra_env_name": [
         (("GORILLA_CORS_ORIGINS",), "GORILLA_CORS_ORIGINS"),
         ((" GORILLA_DISABLE_PERSONAL_ENTITY ",), "GORILLA_DISABLE_PERSONAL_ENTITY"),
         (("GORILLA_X1",), "GORILLA_X1"),
+        (("ENABLE_REGISTRY_UI",), "ENABLE_REGISTRY_UI"),  # documented options that are not GORILLA_*
+        (("SESSION_LENGTH",), "SESSION_LENGTH"),
     ],
     "env_value": [(("",), ""), (("a b = c; 'd'",), "a b = c; 'd'"), ((" padded ",), " padded ")],
 }
@@ -281,12 +296,27 @@ BAD: dict[str, list[tuple[tuple, tuple[str, ...]]]] = {
         (("v1 2",), ("is not a valid image tag",)),
         (("",), ("is not a valid image tag",)),
     ],
+    "proxy_url": [
+        (("socks5://proxy:1080",), ("is not supported",)),
+        (("http://u:p@proxy:3128",), ("stored in clear",)),
+        (("http://proxy:3128/path",), ("scheme://host[:port] only",)),
+    ],
+    "no_proxy_list": [
+        (("a b",), ("is not a host name",)),
+        (("localhost\n",), ("control character",)),
+    ],
+    "file_path": [
+        (("ca.pem",), ("expected an absolute path",)),
+        (("~/ca.pem",), ("expected an absolute path",)),
+        (("/etc/ca\n.pem",), ("control characters",)),
+    ],
     "extra_env_name": [
-        (("HOST",), ("start with GORILLA_", "set by the wizard's steps")),
-        (("gorilla_cors_origins",), ("must be upper case",)),
-        (("GORILLA_",), ("start with GORILLA_",)),
-        (("GORILLA-X",), ("start with GORILLA_",)),
-        (("MYSQL",), ("start with GORILLA_",)),
+        (("HOST",), ("HOST is set by the wizard's steps", "on its step")),
+        (("1ABC",), ("is not an environment variable name", "not starting with a digit")),
+        (("GORILLA-X",), ("is not an environment variable name",)),
+        (("MYSQL",), ("set by the wizard's steps",)),
+        (("aws_secret_access_key",), ("set by the wizard's steps",)),
+        (("GORILLA_OIDC_SECRET",), ("set by the wizard's steps",)),
     ],
     "env_value": [
         (("a\nb",), ("single line",)),

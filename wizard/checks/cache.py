@@ -14,8 +14,9 @@ import ssl
 
 from wizard.checks.engine import CheckContext, CheckResult, Status, register
 from wizard.checks.net import Deadline, NetError, insecure_warning, ssl_context, truncate
-from wizard.checks.tcp import close, open_stream, reachable, speaks_tls, where
-from wizard.config import InstallConfig, RedisCache
+from wizard.checks.container_view import Unreachable, reach
+from wizard.checks.tcp import close, open_stream, speaks_tls, where
+from wizard.config import RedisCache
 
 TITLE = "Redis server"
 GIB = 1024 ** 3
@@ -78,9 +79,9 @@ def memory_result(info: dict[str, str]) -> CheckResult:
 
 def redis_url(cache: RedisCache) -> str:
     """The REDIS value the container gets, with the password masked (rendered by the same code as the env file)."""
-    from wizard.render import mask, render_environment
+    from wizard.render import mask, section_inputs
 
-    return next(var.value for var in render_environment(InstallConfig(cache=cache), mask) if var.name == "REDIS")
+    return section_inputs(cache, mask).environment()["REDIS"]
 
 
 class _Failed(Exception):
@@ -257,12 +258,14 @@ async def check_redis(ctx: CheckContext):
         return
     deadline = Deadline(ctx.timeout)
     secret = cache.password.get_secret_value() if cache.password else ""
-    place = where(cache.host, cache.port)
     try:
-        error = await reachable(cache.host, cache.port, deadline.left() * 0.5)
-        if error:
-            raise _Failed(_result("reachable", Status.FAIL, error.message, error.hint))
-        yield _result("reachable", Status.PASS, f"{place} accepts TCP connections.")
+        configured = cache
+        try:
+            cache, reached = await reach(ctx, "cache", "REDIS", cache, "cache.reachable", TITLE, deadline.left() * 0.5)
+        except Unreachable as problem:
+            raise _Failed(problem.result) from None
+        place = where(cache.host, cache.port)
+        yield reached
         if cache.tls:
             try:
                 context = ssl_context(dataclasses.replace(ctx, ca_file=cache.ca_file or ctx.ca_file))
@@ -288,7 +291,11 @@ async def check_redis(ctx: CheckContext):
         else:
             yield version_result(server)
             yield memory_result(memory)
-        note = " The W&B server must trust the same CA." if cache.tls and (cache.ca_file or ctx.ca_file) else ""
-        yield _result("url", Status.PASS, f"W&B will connect with REDIS={redis_url(cache)}.{note}")
+        note = ""
+        if cache.tls and cache.ca_file:
+            note = " The server gets the same CA file (caCertPath)."
+        elif cache.tls and ctx.ca_file:
+            note = " The checks trusted the CA given with --ca-file, which the server does not get: set the CA file."
+        yield _result("url", Status.PASS, f"W&B will connect with REDIS={redis_url(configured)}.{note}")
     except _Failed as failed:
         yield failed.result

@@ -17,7 +17,8 @@ from typing import Callable
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status, register
 from wizard.checks.net import Deadline, NetError, insecure_warning, ssl_context, truncate
-from wizard.checks.tcp import certificate_error, connection_error, reachable, where
+from wizard.checks.container_view import Unreachable, reach
+from wizard.checks.tcp import certificate_error, connection_error, where
 from wizard.config import MySQLDatabase
 
 TITLE = "MySQL server"
@@ -393,10 +394,17 @@ async def check_mysql(ctx: CheckContext):
         return
     deadline = Deadline(ctx.timeout)
     try:
-        error = await reachable(section.host, section.port, deadline.left() * 0.5)
-        if error:
-            raise _Failed(_result("reachable", Status.FAIL, error.message, error.hint))
-        yield _result("reachable", Status.PASS, f"{where(section.host, section.port)} accepts TCP connections.")
+        try:
+            section, reached = await reach(ctx, "database", "MYSQL", section, "database.reachable", TITLE,
+                                           deadline.left() * 0.5)
+        except Unreachable as problem:
+            raise _Failed(problem.result) from None
+        yield reached
+        if section.ca_file and section.tls != "disabled":
+            yield _result("ca", Status.WARN, f"The server gets the CA file {section.ca_file} as MYSQL_CA_CERT_PATH "
+                          f"(as W&B's operator chart gives it), but {SELF_SIGNED}",
+                          "Prefer a certificate from a public CA (managed MySQL services have one); if the server "
+                          "refuses the connection after launch, this is the cause.")
         if ctx.insecure and section.tls != "disabled":
             yield insecure_warning("database.tls-verify", TITLE)
         connection = await _login(section, ctx, deadline)

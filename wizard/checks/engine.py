@@ -35,9 +35,12 @@ class Status(str, Enum):
 
 @dataclass(frozen=True)
 class FixAction:
+    """A fix offered with a result: a change to a service (`apply`), or to the settings (`edits`), never both."""
+
     description: str  # one line: what the fix does
     changes: str  # the exact text that will be applied (JSON, XML, statement), shown before confirming
-    apply: Callable[[], Awaitable[None]]
+    apply: Callable[[], Awaitable[None]] | None = None
+    edits: tuple[tuple[str, tuple[str, ...], str], ...] = ()  # (step, field path in its draft, new value)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,14 @@ class CheckContext:
 
     def section(self, step: str) -> Any:
         return self.sections.get(step)
+
+    def container(self, step: str) -> Any:
+        """What the step's section gives the server container (`wizard.container.ContainerInputs`)."""
+        from wizard.container import ContainerInputs
+        from wizard.render import section_inputs
+
+        section = self.sections.get(step)
+        return ContainerInputs() if section is None else section_inputs(section)
 
 
 CheckFunction = Callable[[CheckContext], AsyncIterator[CheckResult]]
@@ -104,6 +115,7 @@ CHECK_MODULES = (
     "wizard.checks.cache",
     "wizard.checks.slack",
     "wizard.checks.storage",
+    "wizard.checks.server",
 )
 
 

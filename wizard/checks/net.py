@@ -97,11 +97,22 @@ def client(ctx: CheckContext, timeout: float | None = None):
     """An httpx.AsyncClient for one check: never follows redirects (callers look at them), explicit timeout."""
     import httpx
 
+    from wizard.checks.container_view import server_proxies
+
+    verify = ssl_context(ctx)
+    proxies = server_proxies(ctx)  # the server's proxies, not the wizard's shell's (trust_env=False)
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+        f"{scheme}://": httpx.AsyncHTTPTransport(verify=verify, proxy=url) for scheme, url in proxies.by_scheme().items()
+    }
+    if mounts:
+        mounts.update({pattern: None for pattern in proxies.bypass_patterns()})
     return httpx.AsyncClient(
-        verify=ssl_context(ctx),
+        verify=verify,
         timeout=httpx.Timeout(timeout if timeout is not None else ctx.timeout),
         follow_redirects=False,
         headers={"User-Agent": "wandb-local-setup (configuration check)", "Accept": "application/json, */*;q=0.5"},
+        trust_env=False,
+        mounts=mounts or None,
     )
 
 
@@ -115,12 +126,17 @@ def insecure_warning(check_id: str, title: str) -> CheckResult:
 
 
 async def fetch(http, url: str, *, timeout: float, params: Mapping[str, str] | None = None,
-                limit: int = MAX_BODY) -> Reply:
-    """GET `url` and read at most `limit` bytes, all within `timeout` seconds. Raises NetError."""
+                limit: int = MAX_BODY, form: Mapping[str, str] | None = None,
+                auth: tuple[str, str] | None = None) -> Reply:
+    """GET `url` (POST when a `form` is given) and read at most `limit` bytes, all within `timeout` seconds.
+    Raises NetError."""
     import httpx
 
+    method = "GET" if form is None else "POST"
+
     async def run() -> Reply:
-        async with http.stream("GET", url, params=params, timeout=httpx.Timeout(timeout)) as response:
+        async with http.stream(method, url, params=params, data=form, auth=auth,
+                               timeout=httpx.Timeout(timeout)) as response:
             chunks, size, truncated = [], 0, False
             async for chunk in response.aiter_bytes():  # decoded: the limit also bounds a compression bomb
                 chunks.append(chunk)

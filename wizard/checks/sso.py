@@ -9,6 +9,7 @@ sso.license: what else SSO depends on (a license; LOCAL_RESTORE off).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -20,6 +21,8 @@ from wizard.checks.net import NetError, truncate
 P_ID, P_TITLE = "sso.provider", "Identity provider"
 C_ID, C_TITLE = "sso.callback", "Login request accepted"
 L_ID, L_TITLE = "sso.license", "SSO prerequisites"
+A_ID, A_TITLE = "sso.client", "Client authentication"
+PROBE_CODE = "wandb-local-setup-probe-not-a-real-code"  # refused by every provider: nobody logs in
 
 
 def _settings(ctx: CheckContext) -> op.SSOSettings | None:
@@ -29,7 +32,7 @@ def _settings(ctx: CheckContext) -> op.SSOSettings | None:
 def _result(check_id: str, status: Status, message: str, hint: str = "") -> CheckResult:
     titles = {"sso.discovery": "Discovery document", "sso.issuer": "Issuer matches", "sso.scopes": "Scopes",
               "sso.method": "Auth method supported", "sso.jwks": "Signing keys", P_ID: P_TITLE, C_ID: C_TITLE,
-              L_ID: L_TITLE, "sso.tls": "TLS verification"}
+              L_ID: L_TITLE, A_ID: A_TITLE, "sso.tls": "TLS verification"}
     return CheckResult(check_id, titles[check_id], status, message, hint)
 
 
@@ -203,31 +206,54 @@ def _callback_result(outcome: op.AuthOutcome, settings: op.SSOSettings, endpoint
                    f"rejected.{said}", f"Try signing in once the server runs. {todo} {op.RECOVERY}")
 
 
-@register("sso", C_ID, C_TITLE)
-async def check_callback(ctx: CheckContext):
+class _NotChecked(Exception):
+    def __init__(self, result: CheckResult):
+        self.result = result
+
+
+def _flow_settings(ctx: CheckContext, check_id: str) -> op.SSOSettings:
+    """The settings of a check that plays part of W&B's sign-in (it needs SSO on and the callback URL)."""
     settings = _settings(ctx)
     if settings is None:
-        yield _result(C_ID, Status.SKIPPED, "SSO is off.")
-        return
+        raise _NotChecked(_result(check_id, Status.SKIPPED, "SSO is off."))
     if settings.host is None:
-        yield _result(C_ID, Status.SKIPPED, "The server URL is needed for the callback: complete the Host step first.")
-        return
+        raise _NotChecked(_result(check_id, Status.SKIPPED, "The server URL is needed for the callback: complete "
+                                  "the Host step first."))
     if op.cognito_domain_region(settings.issuer):
-        yield _result(C_ID, Status.SKIPPED, "Needs the issuer's discovery document (see 'Discovery document').")
-        return
-    deadline = net.Deadline(ctx.timeout)
+        raise _NotChecked(_result(check_id, Status.SKIPPED, "Needs the issuer's discovery document (see "
+                                  "'Discovery document')."))
+    return settings
+
+
+def _open(ctx: CheckContext, check_id: str):
     try:
-        http = net.client(ctx)
+        return net.client(ctx)
     except NetError as exc:
-        yield _result(C_ID, Status.ERROR, exc.message, exc.hint)
-        return
-    async with http:
-        try:
-            doc = op.parse_discovery(await net.fetch(http, op.discovery_url(settings.issuer), timeout=deadline.left()))
-        except (NetError, op.DiscoveryProblem):
-            yield _result(C_ID, Status.SKIPPED, "Needs the issuer's discovery document, which could not be read "
-                          "(see 'Discovery document').")
-            return
+        raise _NotChecked(_result(check_id, Status.ERROR, exc.message, exc.hint)) from None
+
+
+async def _document(http, settings: op.SSOSettings, deadline: net.Deadline, check_id: str) -> dict:
+    try:
+        return op.parse_discovery(await net.fetch(http, op.discovery_url(settings.issuer), timeout=deadline.left()))
+    except (NetError, op.DiscoveryProblem):
+        raise _NotChecked(_result(check_id, Status.SKIPPED, "Needs the issuer's discovery document, which could "
+                                  "not be read (see 'Discovery document').")) from None
+
+
+@register("sso", C_ID, C_TITLE)
+async def check_callback(ctx: CheckContext):
+    try:
+        async for result in _callback(ctx):
+            yield result
+    except _NotChecked as skipped:
+        yield skipped.result
+
+
+async def _callback(ctx: CheckContext):
+    settings = _flow_settings(ctx, C_ID)
+    deadline = net.Deadline(ctx.timeout)
+    async with _open(ctx, C_ID) as http:
+        doc = await _document(http, settings, deadline, C_ID)
         endpoint = doc.get("authorization_endpoint")
         if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
             yield _result(C_ID, Status.FAIL, "The discovery document names no authorization_endpoint: browsers "
@@ -241,6 +267,94 @@ async def check_callback(ctx: CheckContext):
                           exc.hint)
             return
         yield _callback_result(op.classify_authorization(reply, params["redirect_uri"]), settings, endpoint)
+
+
+def _token_error(reply: net.Reply) -> str:
+    """The OAuth error code of a token endpoint's answer ('' when it is not one)."""
+    try:
+        data = json.loads(reply.text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return data["error"]
+    return "invalid_client" if reply.status == 401 else ""
+
+
+async def _exchange(http, endpoint: str, settings: op.SSOSettings, deadline: net.Deadline,
+                    secret: str | None, style: str = "basic") -> str:
+    """What the token endpoint says to W&B's code exchange with a made-up code (the error code)."""
+    form = {"grant_type": "authorization_code", "code": PROBE_CODE,
+            "redirect_uri": op.callback_url(settings.host or ""), "client_id": settings.client_id}
+    if settings.auth_method == "pkce":
+        form["code_verifier"] = "wandb-local-setup-probe-verifier-0123456789abcdef"
+    auth = None
+    if secret is not None and style == "basic":
+        auth = (settings.client_id, secret)
+    elif secret is not None:
+        form["client_secret"] = secret
+    reply = await net.fetch(http, endpoint, form=form, timeout=deadline.left(), limit=20_000)
+    return _token_error(reply)
+
+
+def _client_result(settings: op.SSOSettings, secret: str | None, error: str) -> CheckResult:
+    client = settings.client_id
+    said = f" (the provider answered {truncate(error, 60)})" if error else ""
+    if error in ("invalid_grant", "invalid_request") and secret is None:
+        return _result(A_ID, Status.PASS, f"Client {client} is public: the provider takes W&B's code exchange "
+                       f"without a secret{said}, so none is needed.")
+    if error in ("invalid_grant", "invalid_request"):
+        return _result(A_ID, Status.PASS, f"The provider accepts the client secret of {client}: it authenticated "
+                       f"the client, then refused the made-up code{said}. The server gets it as GORILLA_OIDC_SECRET.")
+    if error in ("invalid_client", "unauthorized_client") and secret is None:
+        return _result(A_ID, Status.FAIL, f"Client {client} is confidential: the provider refuses W&B's code "
+                       f"exchange without a client secret{said}, so nobody could sign in.",
+                       "Enter the client secret (SSO › Client secret; the server gets it as GORILLA_OIDC_SECRET), "
+                       "or make the client public (Okta: a Single-Page App; Azure AD: the SPA platform).")
+    if error in ("invalid_client", "unauthorized_client"):
+        return _result(A_ID, Status.FAIL, f"The provider refuses the client secret of {client}{said}.",
+                       "Copy the secret's value again (not its ID); for a public client, clear the secret.")
+    return _result(A_ID, Status.WARN, f"The token endpoint's answer to a test exchange could not be read{said}.",
+                   "Sign in once the server runs to be sure the client's authentication is right.")
+
+
+@register("sso", A_ID, A_TITLE)
+async def check_client_auth(ctx: CheckContext):
+    """Public or confidential client: W&B's code exchange, tried with a made-up code (no one logs in)."""
+    try:
+        async for result in _client_auth(ctx):
+            yield result
+    except _NotChecked as skipped:
+        yield skipped.result
+
+
+async def _client_auth(ctx: CheckContext):
+    settings = _flow_settings(ctx, A_ID)
+    configured = getattr(ctx.section("sso"), "client_secret", None)
+    secret = configured.get_secret_value() if configured is not None else None
+    if settings.auth_method == "implicit" and secret is None:
+        yield _result(A_ID, Status.SKIPPED, "The implicit flow returns the ID token to the browser: W&B exchanges "
+                      "no code, so the client needs no secret.")
+        return
+    deadline = net.Deadline(ctx.timeout)
+    async with _open(ctx, A_ID) as http:
+        doc = await _document(http, settings, deadline, A_ID)
+        endpoint = doc.get("token_endpoint")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+            yield _result(A_ID, Status.SKIPPED if settings.auth_method == "implicit" else Status.FAIL,
+                          "The discovery document names no token_endpoint.",
+                          "" if settings.auth_method == "implicit" else "The pkce method needs one: check the issuer.")
+            return
+        try:
+            error = await _exchange(http, endpoint, settings, deadline, secret)
+            if secret is not None and error in ("invalid_client", "unauthorized_client"):
+                error = await _exchange(http, endpoint, settings, deadline, secret, "post")  # client_secret_post
+        except NetError as exc:
+            yield _result(A_ID, Status.FAIL, f"Cannot reach the token endpoint {truncate(endpoint, 200)}: "
+                          f"{exc.message}", exc.hint)
+            return
+    result = _client_result(settings, secret, error)
+    yield result if secret is None else dataclasses.replace(result, message=result.message.replace(secret, "****"),
+                                                            hint=result.hint.replace(secret, "****"))
 
 
 @register("sso", L_ID, L_TITLE)

@@ -48,6 +48,7 @@ TITLES = {
     "storage.kms": "KMS key usable",
     "storage.notifications-queue": "Notifications queue",
     "storage.tls": "TLS verification",
+    "storage.instance-role": "Credentials from the instance's role",
 }
 
 

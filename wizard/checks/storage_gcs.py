@@ -138,14 +138,17 @@ def _credentials_result(client: Gcp) -> CheckResult:
         creds, project = client.credentials()
     except FileNotFoundError:
         return result("storage.credentials", Status.FAIL, f"The key file {section.credentials_file} does not exist.",
-                      "Give the path of the service account's JSON key, or leave it empty to use the default chain.")
+                      "Give the path of the service account's JSON key (the server gets it read-only), or choose the "
+                      "instance's account on a GCE instance.")
     except (OSError, ValueError, KeyError) as exc:
         return result("storage.credentials", Status.FAIL,
                       f"The key file {section.credentials_file} is not a service account key ({outside(type(exc).__name__)}).",
                       "Download a JSON key (IAM › Service accounts › Keys › Add key › JSON).")
     except Exception as exc:  # google.auth.exceptions.DefaultCredentialsError
-        return result("storage.credentials", Status.FAIL, f"No Google credentials were found ({outside(exc, 160)}).",
-                      "Give a service account key file, or run `gcloud auth application-default login`.")
+        return result("storage.credentials", Status.FAIL, f"The instance's account gave no credentials here "
+                      f"({outside(exc, 160)}): the server, which relies on the same account, would have none either.",
+                      "Give the server a service account key file, or run on a GCE instance whose service account may "
+                      "use the bucket.")
     who = getattr(creds, "service_account_email", None) or "the default credentials"
     return result("storage.credentials", Status.PASS,
                   f"The credentials load: {who} (project {project}); the bucket call authenticates them.")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
     PROBE_PREFIX, NoAnswer, Verdict, call, event_wait, evaluate_cors, from_s3_rule, hide, host_origin, merge_rules,
-    outside, preflight, probe_key, result, s3_cors_json, s3_rule, wandb_rule,
+    TITLES, outside, preflight, probe_key, result, s3_cors_json, s3_rule, wandb_rule,
 )
 from wizard.config import S3CompatibleStorage, S3Storage
 
@@ -67,7 +67,12 @@ class Aws:
                     "aws_secret_access_key": section.secret_access_key.get_secret_value()}
         else:
             keys = {}  # the standard AWS chain (environment, profile, instance role)
-        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 1},
+        from wizard.checks.container_view import server_proxies
+
+        # The server's proxies, or none: {} (not None) keeps botocore from taking the shell's HTTPS_PROXY.
+        host = urlsplit(self.endpoint).hostname if self.endpoint else f"s3.{section.region}.amazonaws.com"
+        config = Config(proxies=server_proxies(self.ctx).for_host(host or ""),
+                        connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 1},
                         signature_version="s3v4", s3={"addressing_style": "path" if self.compatible else "auto"})
         verify: Any = True
         if self.ctx.insecure:
@@ -111,10 +116,10 @@ def describe(exc: BaseException, client: Aws, doing: str) -> Verdict:
         return Verdict(Status.ERROR, f"{where} closed the connection without a valid answer while {doing}.",
                        "Check that the endpoint is an S3 API (address, port and the TLS switch).")
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
-        return Verdict(Status.FAIL, "No AWS credentials were found for the checks (no access key given, and none in "
-                                    "the environment, ~/.aws or an instance role).",
-                       "Enter an access key ID and secret for the checks, or run the wizard where the AWS chain "
-                       "provides credentials.")
+        return Verdict(Status.FAIL, "The instance's role gave no credentials here (and none are in the environment "
+                                    "or ~/.aws): the server, which relies on the same role, would have none either.",
+                       "Give the server access keys (Storage › Access key ID and secret), or run on an EC2 instance "
+                       "with a role that may use the bucket.")
     code, status = error_code(exc)
     response = getattr(exc, "response", None) or {}
     text = outside(hide(str(response.get("Error", {}).get("Message", "")) or str(exc), client.secrets()))
@@ -153,6 +158,12 @@ async def access(ctx: CheckContext, section: S3Storage | S3CompatibleStorage) ->
             return out
     if not await _credentials(client, out):
         return out
+    if not client.compatible and section.instance_role:
+        out.append(result("storage.instance-role", Status.WARN,
+                          "The server gets no keys: it asks the EC2 instance metadata service for the role's "
+                          "credentials. From a container that works only with IMDSv2's hop limit raised to 2.",
+                          "aws ec2 modify-instance-metadata-options --instance-id <id> --http-tokens required "
+                          "--http-put-response-hop-limit 2 (the wizard never contacts the metadata service itself)."))
     s3 = await client.open("s3")
     bucket = section.bucket
     try:
@@ -213,7 +224,13 @@ def _region_text(exc: BaseException, configured: str) -> str:
 
 async def _endpoint_reachable(ctx: CheckContext, section: S3CompatibleStorage, out: list[CheckResult]) -> bool:
     from wizard.checks import net
+    from wizard.checks.container_view import Unreachable, route
 
+    try:  # the server dials the BUCKET URL's host, and the users' browsers do for signed URLs
+        await route(ctx, "storage", "BUCKET", "storage.endpoint", TITLES["storage.endpoint"])
+    except Unreachable as problem:
+        out.append(problem.result)
+        return False
     url = f"{'https' if section.tls else 'http'}://{section.endpoint}/"
     try:
         async with net.client(ctx, ctx.timeout * 0.8) as http:

@@ -53,6 +53,11 @@ def _create_and_start(spec: LaunchSpec, ready_timeout: float) -> list[PlannedOpe
             "environment": options["environment"],
             "ports": f"{host_ip}:{host_port} -> 8080/tcp",
             "mounts": f"{mount['Type']} {mount['Source']} -> {mount['Target']}",
+            **({"files (read-only, copied for UID 999)": "; ".join(
+                f"{item['Source']} -> {item['Target']}" for item in options["mounts"][1:])}
+               if len(options["mounts"]) > 1 else {}),
+            **({"extra hosts": ", ".join(f"{name}:{address}" for name, address in options["extra_hosts"].items())}
+               if options["extra_hosts"] else {}),
             "labels": options["labels"],
             "restart policy": options["restart_policy"]["Name"],
         }),

@@ -243,6 +243,19 @@ def check_existing_volume(spec: LaunchSpec, client: Any | None) -> CheckResult:
                  "another volume name for a fresh start.")
 
 
+def check_files(spec: LaunchSpec) -> CheckResult:
+    from wizard.launcher.files import check_sources
+
+    title = "Files for the server"
+    problems = check_sources(spec.mounts)
+    if problems:
+        return _item("server.files", title, Status.FAIL, " ".join(problems),
+                     "Correct the path on its step: the server gets a copy readable by its user (UID 999).")
+    names = ", ".join(f"{mount.source} -> {mount.target}" for mount in spec.mounts)
+    return _item("server.files", title, Status.PASS, f"Given to the server read-only (a copy its user, UID 999, "
+                 f"can read): {names}.")
+
+
 def run_preflight(spec: LaunchSpec, minimums: Minimums = Minimums(),
                   base_url: str | None = None) -> Iterator[CheckResult]:
     """Yield the preflight items one by one (each takes milliseconds, the engine check up to its timeout)."""
@@ -265,5 +278,7 @@ def run_preflight(spec: LaunchSpec, minimums: Minimums = Minimums(),
     else:
         yield _item("existing.container", "Existing container", Status.SKIPPED, "Needs Docker Engine.")
     yield check_existing_volume(spec, client)
+    if spec.mounts:
+        yield check_files(spec)
     if client is not None:
         client.close()

@@ -8,13 +8,15 @@ from typing import Any
 
 from wizard.launcher.errors import NameConflict, OperationFailed, PortInUse, docker_error_text
 from wizard.launcher.events import EventCallback, Step, emit
+from wizard.launcher.files import mount_options
 from wizard.launcher.spec import CONTAINER_PORT, DATA_PATH, LaunchSpec, labels, masked_environment
 
 _PORT_TAKEN = re.compile(r"port is already allocated|address already in use|bind: ", re.IGNORECASE)
 
 
 def create_options(spec: LaunchSpec, *, mask_secrets: bool) -> dict[str, Any]:
-    """The arguments of `containers.create` for `spec`. With mask_secrets, safe to show (the dry run uses it)."""
+    """The arguments of `containers.create` for `spec`. With mask_secrets, safe to show (the dry run uses it, and
+    the files keep the admin's paths); without, the files are staged for the server's user."""
     environment = masked_environment(spec.environment, spec.secret_names) if mask_secrets else dict(spec.environment)
     restart: dict[str, Any] = {"Name": spec.restart_policy}
     if spec.restart_policy == "on-failure":
@@ -29,7 +31,8 @@ def create_options(spec: LaunchSpec, *, mask_secrets: bool) -> dict[str, Any]:
             "Source": spec.volume,
             "Target": DATA_PATH,
             "ReadOnly": False,
-        }],
+        }] + mount_options(spec.mounts, spec.container_name, staged=not mask_secrets),
+        "extra_hosts": {entry.name: entry.address for entry in spec.extra_hosts},
         "labels": labels(spec),
         "restart_policy": restart,
         "detach": True,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from wizard.container import HostEntry, Mount
 from wizard.text import MASK
 
 CONTAINER_PORT = "8080/tcp"
@@ -52,6 +53,8 @@ class LaunchSpec:
     secret_names: frozenset[str] = frozenset()
     session_name: str = "default"
     host_url: str = ""
+    mounts: tuple[Mount, ...] = ()  # files given read-only (staged for UID 999 when the container is created)
+    extra_hosts: tuple[HostEntry, ...] = ()  # lines of the container's /etc/hosts
 
     def __post_init__(self) -> None:
         if not self.image or any(c.isspace() for c in self.image):
@@ -72,7 +75,12 @@ class LaunchSpec:
         for name, value in self.environment.items():
             if not name or "=" in name or "\0" in name or "\0" in str(value):
                 raise InvalidSpec(f"environment: '{name}' cannot be passed to a container")
+        for entry in self.extra_hosts:
+            if not entry.name or any(c.isspace() or c == ":" for c in entry.name):
+                raise InvalidSpec(f"extra host: '{entry.name}' is not a host name")
         object.__setattr__(self, "environment", dict(self.environment))
+        object.__setattr__(self, "mounts", tuple(self.mounts))
+        object.__setattr__(self, "extra_hosts", tuple(self.extra_hosts))
         object.__setattr__(self, "secret_names", frozenset(self.secret_names))
 
     @property
@@ -127,6 +135,11 @@ def config_hash(spec: LaunchSpec) -> str:
         "restart_policy": spec.restart_policy,
         "environment": {k: str(v) for k, v in sorted(spec.environment.items())},
     }
+    if spec.mounts or spec.extra_hosts:  # absent before v1 knew them: older containers keep their hash
+        from wizard.launcher.files import content_digests
+
+        payload["files"] = content_digests(spec.mounts)
+        payload["extra_hosts"] = sorted(entry.option for entry in spec.extra_hosts)
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return "sha256:" + hashlib.sha256(b"wandb-local-setup/config/v1\0" + canonical.encode()).hexdigest()
 

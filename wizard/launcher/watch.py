@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any, Iterable
 
 from wizard.launcher.events import EventCallback, LogLine, MarkerSeen, ReadyProbe, emit
 from wizard.launcher.spec import LaunchSpec, secret_values
-from wizard.text import redact
+from wizard.text import printable, redact
 
 # Start-up milestones printed by wandb/local, in order.
 MARKERS = ("*** Migrating database", "*** All services started", "*** Access W&B at")
@@ -110,6 +111,23 @@ def _state(container: Any) -> dict:
     return container.attrs.get("State", {})
 
 
+def _last_exit_code(container: Any) -> int | None:
+    """The exit code of the container's last stop, from Docker's events (a restart resets State.ExitCode)."""
+    import datetime
+
+    created = container.attrs.get("Created", "")[:19]
+    try:
+        since = int(datetime.datetime.fromisoformat(created).replace(tzinfo=datetime.timezone.utc).timestamp())
+        until = int(time.time()) + 1
+        events = container.client.events(since=since, until=until, decode=True,
+                                         filters={"container": container.id, "event": "die"})
+        codes = [event.get("Actor", {}).get("Attributes", {}).get("exitCode") for event in events]
+    except Exception:  # events are a nicety here: without them the code is unknown
+        return None
+    known = [int(code) for code in codes if code is not None and str(code).lstrip("-").isdigit()]
+    return known[-1] if known else None
+
+
 def wait_until_ready(
     container: Any,
     spec: LaunchSpec,
@@ -158,6 +176,8 @@ def wait_until_ready(
             if state.get("Status") in ("exited", "dead") or state.get("Restarting") or (
                     container.attrs.get("RestartCount", 0) > 0):
                 outcome, exit_code = "exited", state.get("ExitCode")
+                if state.get("Status") == "running":  # restarted already: the state no longer holds the exit code
+                    exit_code = _last_exit_code(container)
                 detail = "killed for lack of memory" if state.get("OOMKilled") else state.get("Error", "")
                 break
             if elapsed >= timeout:
@@ -171,7 +191,38 @@ def wait_until_ready(
     elapsed = time.monotonic() - started
     last = () if outcome == "ready" else tail_logs(container, LAST_LINES, secrets)
     message, hint = _explain(outcome, spec, elapsed, timeout, exit_code, detail)
+    named = dependency_problems(last)
+    if named:
+        hint = ("The log names a problem with " + "; ".join(f"{step} ({line})" for step, line in named.items())
+                + ": correct it on that step, check it again (ctrl+r, or `wandb-local-setup check`), then launch "
+                  "again. " + hint)
     return WatchResult(outcome == "ready", outcome, elapsed, tuple(markers), exit_code, last, message, hint)
+
+
+# A log line about a dependency: the step that configures it, and words that tie the line to it.
+_DEPENDENCIES = (
+    ("Database", re.compile(r"\bmysql\b|MYSQL", re.IGNORECASE)),
+    ("Cache", re.compile(r"\bredis\b", re.IGNORECASE)),
+    ("File storage", re.compile(r"\bBUCKET\b|\bs3\b|gs://|\bgcs\b|\bazure\b|GOOGLE_APPLICATION_CREDENTIALS|"
+                                r"AWS_(ACCESS|SECRET)", re.IGNORECASE)),
+    ("SSO", re.compile(r"\boidc\b|\bissuer\b", re.IGNORECASE)),
+    ("License", re.compile(r"\blicen[sc]e\b", re.IGNORECASE)),
+)
+_TROUBLE = re.compile(r"error|fail|refused|denied|timed? ?out|cannot|unable|no such host|x509|unreachable|"
+                      r"not readable|does not (resolve|exist)", re.IGNORECASE)
+
+
+def dependency_problems(lines: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Step title -> the first log line that reports trouble with what the step configures (already redacted)."""
+    found: dict[str, str] = {}
+    for line in lines:
+        if not _TROUBLE.search(line):
+            continue
+        for step, words in _DEPENDENCIES:
+            if step not in found and words.search(line):
+                found[step] = printable(line.strip(), 160)
+                break
+    return found
 
 
 def _explain(outcome: str, spec: LaunchSpec, elapsed: float, timeout: float, exit_code: int | None,

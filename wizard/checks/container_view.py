@@ -1,0 +1,249 @@
+"""The server container's view of the network: which address a name the server uses leads to, seen from there.
+
+Checks run on this machine, the server in its container. They differ in three ways that break real installs:
+- 127.0.0.0/8, ::1 and localhost are the container itself, not this machine;
+- `host.docker.internal` exists only through the container's host entry (`host-gateway`: the Docker bridge's
+  address on this machine, e.g. 172.17.0.1), and a service bound to 127.0.0.1 only is not reachable there;
+- names from this machine's /etc/hosts are not in the container's (Docker writes its own).
+`route()` turns the host a setting names into the address to dial from here so that the connection goes where the
+container's would, or a CheckResult saying why the container cannot get there (with the fix, where it is safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+
+from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
+from wizard.container import HOST_ALIAS, HOST_GATEWAY, Endpoint
+from wizard.validators import is_loopback_host
+
+DEFAULT_GATEWAY = "172.17.0.1"  # Docker's default bridge address, when the engine cannot be asked
+HOSTS_FILE = "/etc/hosts"
+
+
+@dataclass(frozen=True)
+class Route:
+    host: str  # the name the server uses
+    address: str  # where this machine connects to reach what the container reaches
+    how: str  # how the container gets there, in words (for the results)
+
+
+class Unreachable(Exception):
+    """The container cannot reach the endpoint as configured: `result` says why and how to fix it."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__(result.message)
+        self.result = result
+
+
+def _interface_ipv4(name: str) -> str | None:
+    """The IPv4 address of a network interface of this machine (Linux), or None."""
+    import fcntl
+    import socket
+    import struct
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            packed = fcntl.ioctl(probe.fileno(), 0x8915, struct.pack("256s", name[:15].encode()))  # SIOCGIFADDR
+    except OSError:
+        return None
+    return socket.inet_ntoa(packed[20:24])
+
+
+def _gateway_from_engine() -> str | None:
+    """The default bridge's gateway: from its IPAM settings, else the address of its interface (docker0)."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=3)
+        try:
+            attrs = client.networks.get("bridge").attrs
+        finally:
+            client.close()
+    except Exception:  # no engine, no permission: fall back to Docker's default
+        return None
+    configured = next((item["Gateway"] for item in (attrs.get("IPAM") or {}).get("Config") or []
+                       if item.get("Gateway")), None)
+    interface = (attrs.get("Options") or {}).get("com.docker.network.bridge.name", "docker0")
+    return configured or _interface_ipv4(interface)
+
+
+async def host_gateway(ctx: CheckContext) -> tuple[str, str]:
+    """(address, source) of `host-gateway` for the container: the bridge's gateway as Docker Engine reports it."""
+    cached = ctx.extra.get("host_gateway")
+    if cached:
+        return cached
+    address = await asyncio.to_thread(_gateway_from_engine)
+    found = (address, "the Docker bridge's gateway") if address else (
+        DEFAULT_GATEWAY, "Docker's default bridge address (Docker Engine did not answer)")
+    ctx.extra["host_gateway"] = found
+    return found
+
+
+def names_in_hosts_file(path: str = HOSTS_FILE) -> set[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read(1 << 20).splitlines()
+    except OSError:
+        return set()
+    names: set[str] = set()
+    for line in lines:
+        fields = line.split("#", 1)[0].split()
+        names.update(name.lower() for name in fields[1:])
+    return names
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _loopback_result(result_id: str, title: str, endpoint: Endpoint, ctx: CheckContext) -> CheckResult:
+    step, _, rest = endpoint.setting.partition(".")
+    path = tuple(rest.split("."))
+    where = f"{endpoint.host}:{endpoint.port}"
+    message = (f"{endpoint.variable} names {endpoint.host}: inside the server container that is the container "
+               "itself, not this machine, so the server would find nothing at " + where + ".")
+    if endpoint.browser:
+        hint = ("Use an address that both the users' browsers and the server container reach, such as this "
+                "machine's name or IP address on the network (and make the service listen there).")
+        return CheckResult(result_id, title, Status.FAIL, message, hint)
+    hint = (f"If the service runs on this machine, use {HOST_ALIAS}: the wizard gives the container a host entry "
+            f"for it ({HOST_ALIAS}:{HOST_GATEWAY}, the Docker bridge address of this machine). The service must "
+            "also listen on the Docker bridge address, not only on 127.0.0.1 (e.g. bind-address = 0.0.0.0 or the "
+            "bridge address, and allow the container's subnet in its firewall and user grants).")
+    fix = FixAction(f"Use {HOST_ALIAS} instead of {endpoint.host} ({step_title(step)} › host)",
+                    f"{endpoint.setting}: {endpoint.host} -> {HOST_ALIAS}\n"
+                    f"container host entry: {HOST_ALIAS}:{HOST_GATEWAY}",
+                    edits=((step, path, HOST_ALIAS),))
+    return CheckResult(result_id, title, Status.FAIL, message, hint, fix)
+
+
+def step_title(step: str) -> str:
+    from wizard.steps import step_title as title
+
+    return title(step)
+
+
+async def route(ctx: CheckContext, step: str, variable: str, result_id: str, title: str) -> Route:
+    """Where to connect for the endpoint behind `variable` of `step`, as the container will. Raises Unreachable."""
+    inputs = ctx.container(step)
+    endpoint = next((item for item in inputs.endpoints if item.variable == variable), None)
+    if endpoint is None:
+        raise LookupError(f"{step} gives the container no {variable} endpoint")
+    host = endpoint.host
+    if is_loopback_host(host.strip("[]")):
+        raise Unreachable(_loopback_result(result_id, title, endpoint, ctx))
+    entry = inputs.host_entry(host)
+    if entry is not None and endpoint.browser:
+        raise Unreachable(CheckResult(
+            result_id, title, Status.FAIL,
+            f"{endpoint.variable} names {host}, which exists only inside the server container, but the users' "
+            "browsers reach this address too (signed upload and download URLs, sign-in redirects).",
+            "Use an address that both the browsers and the server container reach: this machine's name or IP "
+            "address on the network.",
+        ))
+    if entry is not None:
+        if entry.address == HOST_GATEWAY:
+            address, source = await host_gateway(ctx)
+            return Route(host, address, f"{host} is this machine for the container ({HOST_GATEWAY}: {address}, "
+                                        f"{source})")
+        return Route(host, entry.address, f"{host} is {entry.address} (the container's host entry)")
+    if _is_ip(host):
+        return Route(host, host.strip("[]"), f"{host} is an IP address")
+    if host.lower() in names_in_hosts_file(ctx.extra.get("hosts_file", HOSTS_FILE)):
+        raise Unreachable(CheckResult(
+            result_id, title, Status.FAIL,
+            f"'{host}' is a name from this machine's {HOSTS_FILE}, which the server container does not see (Docker "
+            "writes the container's own hosts file): the server could not resolve it.",
+            "Use the service's IP address, or a name in DNS that the container can resolve.",
+        ))
+    return Route(host, host, f"{host} resolves through DNS, as in the container (Docker gives it this machine's "
+                             "DNS servers)")
+
+
+@dataclass(frozen=True)
+class Proxies:
+    """The forward proxies the server container gets (HTTP_PROXY, HTTPS_PROXY, NO_PROXY): the checks' HTTP clients
+    use these, never the proxy settings of the shell the wizard runs in."""
+
+    http: str | None = None
+    https: str | None = None
+    no_proxy: tuple[str, ...] = ()
+
+    def by_scheme(self) -> dict[str, str]:
+        return {scheme: url for scheme, url in (("http", self.http), ("https", self.https)) if url}
+
+    def bypassed(self, host: str) -> bool:
+        """Whether NO_PROXY sends `host` direct (the rules of Go's net/http, which the server uses)."""
+        host = host.strip("[]").lower().rstrip(".")
+        for item in self.no_proxy:
+            item = item.lower().strip("[]")
+            if item == "*":
+                return True
+            if "/" in item:
+                try:
+                    if ipaddress.ip_address(host) in ipaddress.ip_network(item, strict=False):
+                        return True
+                except ValueError:
+                    pass
+                continue
+            domain = item.lstrip(".")
+            if host == domain or host.endswith("." + domain):
+                return True
+        return False
+
+    def for_host(self, host: str) -> dict[str, str]:
+        """The proxies to use for `host` ({} when it is reached directly)."""
+        return {} if self.bypassed(host) else self.by_scheme()
+
+    def bypass_patterns(self) -> list[str]:
+        """httpx mount patterns for the NO_PROXY entries (hosts, .domains, *)."""
+        patterns = []
+        for item in self.no_proxy:
+            if item == "*":
+                patterns.append("all://")
+            elif item.startswith("."):
+                patterns += [f"all://*{item}", f"all://{item[1:]}"]
+            elif "/" not in item:  # CIDR ranges cannot be matched by a URL pattern: httpx treats them per host
+                patterns.append(f"all://{item.strip('[]')}")
+        return patterns
+
+
+def server_proxies(ctx: CheckContext) -> Proxies:
+    env = ctx.container("server").environment()
+    entries = tuple(item.strip() for item in (env.get("NO_PROXY") or "").split(",") if item.strip())
+    return Proxies(env.get("HTTP_PROXY"), env.get("HTTPS_PROXY"), entries)
+
+
+def unreachable_hint(route_: Route, port: int) -> str:
+    """What to say when the route's address refuses or drops the connection."""
+    if route_.host.lower() == HOST_ALIAS:
+        return (f"The service must listen on {route_.address}, the Docker bridge address of this machine (not only "
+                f"on 127.0.0.1), on port {port}; check also that no firewall drops traffic from the containers' "
+                "subnet.")
+    return "Check the address and port, that the service runs, and that the container's network may reach it."
+
+
+async def reach(ctx: CheckContext, step: str, variable: str, section, result_id: str, title: str,
+                timeout: float):
+    """Route to the section's host:port as the container will and open a TCP connection there.
+
+    Returns (the section to connect with: its host replaced by the routed address where they differ, the passing
+    result). Raises Unreachable with the failing result."""
+    from wizard.checks.tcp import reachable, where
+
+    found = await route(ctx, step, variable, result_id, title)
+    place = where(found.address, section.port)
+    error = await reachable(found.address, section.port, timeout)
+    if error:
+        hint = unreachable_hint(found, section.port) if error.kind in ("refused", "timeout") else error.hint
+        raise Unreachable(CheckResult(result_id, title, Status.FAIL, f"{error.message} ({found.how}.)", hint))
+    dial = section if found.address == section.host else section.model_copy(update={"host": found.address})
+    return dial, CheckResult(result_id, title, Status.PASS,
+                             f"{place} accepts TCP connections, as the server container will connect: {found.how}.")
