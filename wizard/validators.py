@@ -98,10 +98,20 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def _private_ip(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback
+
+
 def issuer_url(value: str) -> str:
-    """An OIDC issuer: https (http only for a loopback test IdP), path allowed, kept exactly as typed."""
+    """An OIDC issuer: https (http only for a test IdP at a private or loopback IP address), path allowed, kept
+    exactly as typed."""
     parts = _split_url(value, "the issuer URL of your identity provider", "https://idp.example.com/realms/wandb")
-    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname or ""):
+    host = parts.hostname or ""
+    if parts.scheme.lower() == "http" and not (is_loopback_host(host) or _private_ip(host)):
         raise ValueError("must use https://: identity providers publish their issuer over TLS")
     return value.strip()
 

@@ -31,6 +31,7 @@ from tests.services.fault_server import fault_server  # noqa: F401 (fixture)
 from tests.cli_runner import run_wizard
 from tests.services.local_process import free_port
 from tests.services.standin_image import build_standin, standin_server_toml
+from tests.services.host_address import machine_address
 
 ROOT = Path(__file__).resolve().parents[2]
 PASS = "hostile passphrase"
@@ -61,7 +62,7 @@ class _Hostile(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_GET(self) -> None:
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        base = f"http://{machine_address()}:{self.server.server_address[1]}"
         path = urlsplit(self.path).path
         if path.startswith("/idp/.well-known/openid-configuration"):
             doc = {
@@ -104,11 +105,11 @@ class _Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def hostile_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server = ThreadingHTTPServer((machine_address(), 0), _Hostile)  # where the server container could reach it
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
+    yield f"{machine_address()}:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
 

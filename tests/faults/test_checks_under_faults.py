@@ -65,11 +65,13 @@ TCP_KINDS = ("hang", "close", "reset", "garbage", "html", "tls")
 
 @pytest.mark.parametrize("kind", TCP_KINDS)
 async def test_mysql_checks_against_faults(fault_server, kind):  # noqa: F811
-    draft = {"provider": "mysql", "mysql": {"host": "127.0.0.1", "port": fault_server.ports[kind], "tls": "preferred"}}
+    draft = {"provider": "mysql", "mysql": {"host": fault_server.host, "port": fault_server.ports[kind],
+                                            "tls": "preferred"}}
     section, errors = validate_step("database", draft, {"database.mysql.password": "CANARY-db-password"})
     assert not errors
     results, elapsed = await _run("database", {"database": section})
     _assert_clear_failure(results, elapsed, kind=kind)
+    assert next(r for r in results if r.id == "database.reachable").status is Status.PASS  # the fault came after
     assert not any(r.status is Status.PASS and r.id == "database.login" for r in results)
     assert any(r.status in (Status.FAIL, Status.ERROR, Status.WARN) for r in results)
     assert all("CANARY-db-password" not in r.message + r.hint for r in results)
@@ -78,11 +80,12 @@ async def test_mysql_checks_against_faults(fault_server, kind):  # noqa: F811
 @pytest.mark.parametrize("kind", TCP_KINDS)
 @pytest.mark.parametrize("tls", [True, False])
 async def test_redis_checks_against_faults(fault_server, kind, tls):  # noqa: F811
-    draft = {"provider": "redis", "redis": {"host": "127.0.0.1", "port": fault_server.ports[kind], "tls": tls}}
+    draft = {"provider": "redis", "redis": {"host": fault_server.host, "port": fault_server.ports[kind], "tls": tls}}
     section, errors = validate_step("cache", draft, {"cache.redis.password": "CANARY-redis-password"})
     assert not errors
     results, elapsed = await _run("cache", {"cache": section})
     _assert_clear_failure(results, elapsed, kind=kind)
+    assert next(r for r in results if r.id == "cache.reachable").status is Status.PASS  # the fault came after
     assert not any(r.status is Status.PASS and r.id in ("cache.ping", "cache.auth") for r in results)
     assert all("CANARY-redis-password" not in r.message + r.hint for r in results)
 
@@ -105,7 +108,7 @@ async def test_slack_api_probe_against_faults(fault_server, kind):  # noqa: F811
 @pytest.mark.parametrize("kind", KINDS)
 async def test_s3_compatible_storage_against_faults(fault_server, kind):  # noqa: F811
     draft = {"provider": "s3-compatible", "s3_compatible": {
-        "endpoint": f"127.0.0.1:{fault_server.ports[kind]}", "bucket": "wandb", "access_key": "minio",
+        "endpoint": f"{fault_server.host}:{fault_server.ports[kind]}", "bucket": "wandb", "access_key": "minio",
         "tls": kind == "tls"}}
     section, errors = validate_step("storage", draft, {"storage.s3_compatible.secret_key": "CANARY-s3-secret"})
     assert not errors

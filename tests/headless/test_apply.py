@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from tests.cli_runner import run_wizard
 from tests.jws import make_license
 from tests.services import unavailable
+from tests.services.bridge_listener import bridge_listener  # noqa: F401 (fixture)
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
 from tests.services.local_process import free_port
 from tests.services.standin_image import (  # noqa: F401
@@ -136,8 +138,6 @@ def test_env_export_read_back_by_docker_run(tmp_path, home, docker_client, docke
 
 
 def _wait_for_env(port: int) -> dict[str, str]:
-    import time
-
     end = time.monotonic() + 20
     while True:
         try:
@@ -181,3 +181,57 @@ def test_compose_export_passes_docker_compose_config(tmp_path, home, docker_name
         service = yaml.safe_load(checked.stdout)["services"]["wandb"]
         resolved = {k: v.replace("$$", "$") for k, v in service["environment"].items()}
         assert resolved == expected
+
+
+def test_compose_export_with_files_and_host_entries_gets_the_stand_in_ready(tmp_path, home, docker_client,  # noqa: F811
+                                                                           docker_names, standin_image,
+                                                                           bridge_listener):  # noqa: F811
+    """The compose export carries what the launcher gives: the CA file read-only, the host.docker.internal entry.
+    `docker-compose up` of it starts the faithful stand-in, which gets ready only when it reaches REDIS through the
+    host entry and can read caCertPath as UID 999."""
+    if not shutil.which("docker-compose"):
+        unavailable("docker-compose", "the docker-compose package is not installed")
+    ca = tmp_path / "redis-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nnot checked by the stand-in\n-----END CERTIFICATE-----\n")
+    os.chmod(ca, 0o644)  # an export mounts the admin's own file: UID 999 must be able to read it (the header says)
+    port = free_port()
+    path = _answers(tmp_path, docker_names, standin_image, port)
+    path.write_text(path.read_text().replace("[server]", textwrap.dedent(f"""
+        [cache]
+        provider = "redis"
+        host = "host.docker.internal"
+        port = {bridge_listener.port}
+        tls = true
+        ca_file = "{ca}"
+        [server]""").lstrip()))
+    out = tmp_path / "project" / "docker-compose.yml"
+    result = cli(home, "export", "--answers", str(path), "--format", "compose", "--out", str(out), "--with-secrets",
+                 env_extra={"T_LICENSE": make_license()})
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert f"{ca}:/etc/wandb-local-setup/redis-ca.pem:ro" in text and "host.docker.internal:host-gateway" in text
+    project = docker_names("compose")
+    compose = ["docker-compose", "-p", project, "-f", str(out)]
+    try:
+        up = subprocess.run([*compose, "up", "-d"], capture_output=True, text=True, cwd=out.parent, timeout=120)
+        assert up.returncode == 0, up.stderr
+        received = _wait_for_env(port)
+        assert "caCertPath=/etc/wandb-local-setup/redis-ca.pem" in received["REDIS"]
+        import urllib.request
+
+        end = time.monotonic() + 30
+        while True:  # ready only once the stand-in reached REDIS through the host entry and read the CA file
+            try:
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                        f"http://127.0.0.1:{port}/ready", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > end:
+                    logs = docker_client.containers.get(docker_names("server")).logs()[-2000:]
+                    raise AssertionError(f"the exported project never got ready: {logs!r}") from None
+                time.sleep(0.3)
+        assert bridge_listener.connections_from(docker_client.containers.get(docker_names("server")).attrs[
+            "NetworkSettings"]["Networks"][f"{project}_default"]["IPAddress"]) >= 1
+    finally:
+        subprocess.run([*compose, "down", "-v"], capture_output=True, cwd=out.parent, timeout=120)

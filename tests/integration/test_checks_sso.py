@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 from tests.services.oidc_provider import (  # noqa: F401  (fixtures)
     CONFIDENTIAL_SECRET,
     IMPLICIT_HOST,
@@ -69,15 +70,15 @@ def _statuses(results) -> dict[str, Status]:
 
 
 class Stub:
-    """A tiny HTTP/1.1 server on 127.0.0.1: routes map a path to (status, headers, body) or "hang"."""
+    """A tiny HTTP/1.1 server on this machine's address: routes map a path to (status, headers, body) or "hang"."""
 
     def __init__(self, routes: dict, tls: ssl.SSLContext | None = None):
         self.routes, self.tls, self.tasks = routes, tls, set()
 
     async def __aenter__(self) -> "Stub":
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
+        self.server = await asyncio.start_server(self._handle, machine_address(), 0, ssl=self.tls)
         self.port = self.server.sockets[0].getsockname()[1]
-        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        self.url = f"{'https' if self.tls else 'http'}://{machine_address()}:{self.port}"
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -123,7 +124,7 @@ def _real_document(provider) -> dict:
 
 def _closed_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((machine_address(), 0))
         return s.getsockname()[1]
 
 
@@ -211,7 +212,7 @@ async def test_issuer_with_a_trailing_slash_fails_and_says_which_differs(oidc_pr
 async def test_issuer_with_a_different_path_fails():
     provider = start(issuer_path="/realms/wandb")  # discovery served at the root, issuer names a path
     try:
-        root = f"http://127.0.0.1:{provider.port}"
+        root = f"http://{machine_address()}:{provider.port}"
         results = await _run(_ctx("oidc", PKCE_HOST, issuer=root, client_id="wandb-pkce", auth_method="pkce"))
     finally:
         provider.stop()
@@ -224,10 +225,10 @@ async def test_issuer_with_a_different_path_fails():
 
 async def test_unreachable_issuer_is_a_refused_connection():
     port = _closed_port()
-    results = await _run(_ctx("oidc", IMPLICIT_HOST, issuer=f"http://127.0.0.1:{port}", client_id="x"))
+    results = await _run(_ctx("oidc", IMPLICIT_HOST, issuer=f"http://{machine_address()}:{port}", client_id="x"))
     discovery = results["sso.discovery"]
     assert discovery.status is Status.FAIL
-    assert f"127.0.0.1:{port} refused the connection" in discovery.message
+    assert f"{machine_address()}:{port} refused the connection" in discovery.message
     assert "service is running" in discovery.hint
     assert results["sso.callback"].status is Status.SKIPPED
 
@@ -389,7 +390,7 @@ async def test_stub_cognito_document_with_implicit_fails():
 
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory) -> tuple[Path, Path, Path]:
-    """A private CA and a certificate for 127.0.0.1 signed by it (openssl)."""
+    """A private CA and a certificate for this machine's address signed by it (openssl)."""
     if shutil.which("openssl") is None:
         unavailable("openssl", "apt install openssl (it makes the test CA)")
     d = tmp_path_factory.mktemp("tls")
@@ -398,7 +399,7 @@ def tls_files(tmp_path_factory) -> tuple[Path, Path, Path]:
         "-days", "2", "-subj", "/CN=Test CA")
     run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
         "-subj", "/CN=127.0.0.1")
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    (d / "ext.cnf").write_text(f"subjectAltName=IP:127.0.0.1,IP:{machine_address()}\n")
     run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
     return d / "ca.pem", d / "server.pem", d / "server.key"

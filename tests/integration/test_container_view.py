@@ -108,3 +108,14 @@ async def test_an_address_of_this_machine_is_reached_directly():
                            timeout=TIMEOUT)
         reachable = (await _results("cache", ctx))["cache.reachable"]
     assert reachable.status is Status.PASS and f"{machine_address()} is an IP address" in reachable.message
+
+
+@pytest.mark.parametrize("issuer", ["http://127.0.0.1:9/realms/wandb", "http://localhost:9", "https://[::1]:9"])
+async def test_an_issuer_on_loopback_fails_before_any_request(issuer):
+    sso, errors = validate_step("sso", {"provider": "oidc", "oidc": {"issuer": issuer, "client_id": "wandb"}})
+    assert not errors, errors
+    results = await _results("sso", CheckContext({"sso": sso}, timeout=TIMEOUT))
+    discovery = results["sso.discovery"]
+    assert discovery.status is Status.FAIL and discovery.fix is None  # no address fits both browsers and container
+    assert "inside the server container that is the container itself" in discovery.message
+    assert "browsers" in discovery.hint

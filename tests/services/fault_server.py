@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services.host_address import machine_address
+
 KINDS = ("hang", "close", "reset", "garbage", "html", "tls")
 GARBAGE_BYTES = 10 * 1024 * 1024
 HTML = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
@@ -32,8 +34,12 @@ class FaultServer:
     _stop: threading.Event = field(default_factory=threading.Event)
     _held: list[socket.socket] = field(default_factory=list)
 
+    @property
+    def host(self) -> str:
+        return machine_address()  # not loopback: the checks refuse what the server container could not reach
+
     def url(self, kind: str, scheme: str | None = None) -> str:
-        return f"{scheme or ('https' if kind == 'tls' else 'http')}://127.0.0.1:{self.ports[kind]}"
+        return f"{scheme or ('https' if kind == 'tls' else 'http')}://{self.host}:{self.ports[kind]}"
 
     def close(self) -> None:
         self._stop.set()
@@ -47,7 +53,8 @@ class FaultServer:
 def _self_signed(folder: Path) -> ssl.SSLContext:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                    "-addext", f"subjectAltName=IP:127.0.0.1,DNS:localhost,IP:{machine_address()}", "-keyout", str(key),
+                    "-out", str(cert)],
                    check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -107,7 +114,7 @@ def start(folder: Path) -> FaultServer:
     for kind in KINDS:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
+        listener.bind((machine_address(), 0))
         listener.listen(64)
         server.ports[kind] = listener.getsockname()[1]
         server._sockets.append(listener)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 
 SERVICE = "OIDC provider (node oidc-provider)"
 NODE_DIR = Path(__file__).parent / "node"
@@ -64,7 +65,8 @@ def start(clients: list[dict] | None = None, *, response_types: list[str] | None
     if not (NODE_DIR / "node_modules" / "oidc-provider").is_dir():
         unavailable(SERVICE, f"run `npm ci` in {NODE_DIR}")
     options = {"clients": clients if clients is not None else [IMPLICIT_CLIENT, PKCE_CLIENT, CONFIDENTIAL_CLIENT],
-               "issuerPath": issuer_path}
+               "issuerPath": issuer_path,
+               "host": machine_address()}  # not loopback: browsers and the server container must reach it
     if response_types is not None:
         options["responseTypes"] = response_types
     process = subprocess.Popen([node, str(SCRIPT), json.dumps(options)], cwd=NODE_DIR, stdout=subprocess.PIPE,

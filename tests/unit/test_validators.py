@@ -59,6 +59,7 @@ GOOD: dict[str, list[tuple[tuple, object]]] = {
         ((" https://idp.example.com ",), "https://idp.example.com"),
         (("http://localhost:8081/realms/test",), "http://localhost:8081/realms/test"),
         (("http://127.0.0.1:5556/dex",), "http://127.0.0.1:5556/dex"),
+        (("http://10.0.0.5:8081/realms/test",), "http://10.0.0.5:8081/realms/test"),  # a test IdP on the LAN
         (("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC",), "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC"),
     ],
     "aws_region": [
@@ -186,7 +187,7 @@ BAD: dict[str, list[tuple[tuple, tuple[str, ...]]]] = {
     ],
     "issuer_url": [
         (("http://idp.example.com/realms/wandb",), ("must use https://",)),
-        (("http://10.0.0.5:8081",), ("must use https://",)),
+        (("http://8.8.8.8:8081",), ("must use https://",)),  # a public address: only private ones may use http
         (("idp.example.com",), ("has no scheme", "http:// or https://")),
         (("ftp://idp.example.com",), ("scheme 'ftp' is not supported",)),
         (("https://idp.example.com/?x=1",), ("must not contain '?' or '#' parts",)),

@@ -15,6 +15,7 @@ import time
 
 from wizard.checks import net
 from wizard.checks import oidc_probe as op
+from wizard.checks.container_view import Unreachable, route
 from wizard.checks.engine import CheckContext, CheckResult, Status, register
 from wizard.checks.net import NetError, truncate
 
@@ -156,6 +157,11 @@ async def check_provider(ctx: CheckContext):
     settings = _settings(ctx)
     if settings is None:
         yield _result(P_ID, Status.SKIPPED, "SSO is off: users sign in with W&B accounts managed in /admin/users.")
+        return
+    try:  # the server fetches the issuer's documents and the users' browsers sign in there
+        await route(ctx, "sso", "OIDC_ISSUER", "sso.discovery", "Discovery document")
+    except Unreachable as problem:
+        yield problem.result
         return
     if ctx.insecure:
         yield net.insecure_warning("sso.tls", "TLS verification")

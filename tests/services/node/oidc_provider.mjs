@@ -1,9 +1,9 @@
 // A real OpenID Connect provider (npm oidc-provider) for the SSO check tests.
 //
 // Usage: node oidc_provider.mjs '<json>' where json is
-//   {"issuerPath": "", "responseTypes": ["code", "id_token"], "clients": [{client_id, redirect_uris, response_types, grant_types}]}
-// It listens on a free port of 127.0.0.1 chosen by the kernel (no race), builds the issuer
-// http://127.0.0.1:<port><issuerPath> and prints one JSON line {"port": N, "issuer": "..."} once it accepts requests.
+//   {"host": "127.0.0.1", "issuerPath": "", "responseTypes": ["code", "id_token"], "clients": [{client_id, redirect_uris, response_types, grant_types}]}
+// It listens on a free port of `host` (default 127.0.0.1) chosen by the kernel (no race), builds the issuer
+// http://<host>:<port><issuerPath> and prints one JSON line {"port": N, "issuer": "..."} once it accepts requests.
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -11,9 +11,10 @@ import Provider from 'oidc-provider';
 const options = JSON.parse(process.argv[2] || '{}');
 
 const server = http.createServer();
-server.listen(0, '127.0.0.1', () => {
+const host = options.host || '127.0.0.1';
+server.listen(0, host, () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}${options.issuerPath || ''}`;
+  const issuer = `http://${host}:${port}${options.issuerPath || ''}`;
   const configuration = {
     clients: (options.clients || []).map((client) => ({
       token_endpoint_auth_method: 'none', // public clients, as W&B's docs ask for
