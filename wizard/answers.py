@@ -205,9 +205,28 @@ def _step(step: str, section: dict[str, Any], lines, errors: list[AnswerError]) 
                 refs[".".join((*prefix, name))] = value
         else:
             fields[name] = value
+    if step == "server" and isinstance(fields.get("extra_env"), list):
+        fields["extra_env"] = _secret_rows(fields["extra_env"], refs, lines, errors)
     if providers:
         return {"provider": provider, draft.provider_key(provider): fields}, refs
     return fields, refs
+
+
+def _secret_rows(rows: list, refs: dict[str, str], lines, errors: list[AnswerError]) -> list:
+    """Extra options marked secret (or named like one) hold a reference, as secret settings do; the row keeps
+    no value."""
+    kept = []
+    for index, row in enumerate(rows):
+        if isinstance(row, dict) and str(row.get("name") or "").strip() and draft.row_is_secret(row):
+            value = row.get("value", "")
+            if not isinstance(value, str):
+                errors.append(AnswerError(_line(lines, "server", "extra_env"), f"server.extra_env[{index}].value",
+                                          "expected a secret reference: env:NAME, file:PATH or keyring:"))
+            elif value:
+                refs[draft.extra_secret_id(str(row["name"]).strip())] = value
+            row = {**row, "value": ""}
+        kept.append(row)
+    return kept
 
 
 # --- secrets -----------------------------------------------------------------------------------------------------
@@ -282,6 +301,8 @@ def _dereference(kind: str, target: str, secret_id: str, keyring_get) -> str:
 
 
 def _answers_key(secret_id: str) -> str:
+    if secret_id.startswith(draft.EXTRA_SECRET_PREFIX):
+        return f"server.extra_env.{secret_id[len(draft.EXTRA_SECRET_PREFIX):]}"
     step, *rest = secret_id.split(".")
     return ".".join((step, rest[-1]))
 
@@ -345,7 +366,13 @@ def to_toml(values: Mapping[str, Mapping[str, Any]], session: str | None, secret
             out.append("")
             out.append("[[server.extra_env]]")
             out.append(f"name = {_toml_value(item.get('name', ''))}")
-            out.append(f"value = {_toml_value(item.get('value', ''))}")
+            if draft.row_is_secret(item):
+                present = draft.extra_secret_id(str(item.get("name", ""))) in secret_ids_present
+                out.append('value = "keyring:"' if present else 'value = ""')
+            else:
+                out.append(f"value = {_toml_value(item.get('value', ''))}")
+            if isinstance(item.get("secret"), bool):
+                out.append(f"secret = {_toml_value(item['secret'])}")
     return "\n".join(out) + "\n"
 
 

@@ -93,7 +93,7 @@ def sessions_export(args: argparse.Namespace) -> int:
     """An answers file for a session: its values, and `keyring:` references for the secrets it has."""
     store = SessionStore()
     session = store.load(args.name)
-    present = set(sources.open_keyring().get_all(args.name, draft.secret_ids()))
+    present = set(sources.open_keyring().get_all(args.name, draft.secret_ids_for(session.values)))
     text = answers_mod.to_toml(session.values, session.name, present)
     exports.write([exports.ExportFile(Path(args.out), text, False)])
     print(f"wrote {args.out}")
@@ -103,7 +103,7 @@ def sessions_export(args: argparse.Namespace) -> int:
 def sessions_copy(args: argparse.Namespace) -> int:
     store = SessionStore()
     keyring = sources.open_keyring()
-    found = keyring.get_all(args.source, draft.secret_ids())
+    found = keyring.get_all(args.source, draft.secret_ids_for(store.load(args.source).values))
     store.copy(args.source, args.target)
     for secret_id, value in found.items():
         keyring.set(args.target, secret_id, value)
@@ -154,7 +154,7 @@ def save_to_session(source: sources.Source, name: str) -> None:
         for step, values in source.values.items():
             session.set_values(step, values)
             session.set_status(step, StepStatus.EDITED, "from an answers file")
-        store.save(session, secret_keys=draft.secret_ids())
+        store.save(session, secret_keys=draft.secret_ids_for(session.values))
 
 
 def record_checks(name: str, reports: list[report.StepReport]) -> None:
@@ -169,7 +169,7 @@ def record_checks(name: str, reports: list[report.StepReport]) -> None:
             worst = report.overall([step_report])
             status = {Status.PASS: StepStatus.CHECKED_OK, Status.WARN: StepStatus.CHECKED_WARN}.get(worst, StepStatus.FAILED)
             session.set_status(step_report.step, status)
-        store.save(session, secret_keys=draft.secret_ids())
+        store.save(session, secret_keys=draft.secret_ids_for(session.values))
 
 
 def run_apply(args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
         for secret_id in draft.secret_ids(step):
             print(f"  {secret_id}: (secret, kept in the keyring)")
     try:
-        cfg = draft.build_config(session.values, _stored_secrets(session.name))
+        cfg = draft.build_config(session.values, _stored_secrets(session.name, session.values))
     except draft.ConfigErrors as exc:
         print("\nThe configuration is not complete yet:")
         for error in exc.errors:
@@ -61,10 +61,10 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stored_secrets(name: str) -> dict[str, str]:
+def _stored_secrets(name: str, values: dict) -> dict[str, str]:
     """The session's secrets, or {} when the keyring cannot be opened (show still lists the values)."""
     try:
-        return open_keyring().get_all(name, draft.secret_ids())
+        return open_keyring().get_all(name, draft.secret_ids_for(values))
     except secrets.SecretsError as exc:
         print(f"(secrets not read: {exc})", file=sys.stderr)
         return {}
@@ -92,7 +92,7 @@ def _delete(store: SessionStore, args: argparse.Namespace) -> int:
     with store.lock(args.name):
         try:
             keyring = open_keyring()
-            keyring.delete_all(args.name, draft.secret_ids())
+            keyring.delete_all(args.name, draft.secret_ids_for(store.load(args.name).values))
         except secrets.SecretsError as exc:
             if not args.keep_secrets:
                 print(f"wandb-local-setup: {exc}\nThe session was not deleted. Add --keep-secrets to delete the "

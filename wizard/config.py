@@ -470,6 +470,13 @@ class SlackConfig(Section):
 class ExtraEnv(Section):
     name: Annotated[str, AfterValidator(v.extra_env_name)] = Field(title="Name")
     value: Annotated[str, AfterValidator(v.env_value)] = Field("", title="Value")
+    secret: bool | None = Field(
+        None, title="Secret", description="Kept in the keyring, masked (default: names with SECRET, PASSWORD, TOKEN, KEY)"
+    )
+
+    @property
+    def is_secret(self) -> bool:
+        return self.secret if self.secret is not None else v.looks_secret(self.name)
 
 
 def _volume(value: str) -> str:

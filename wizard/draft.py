@@ -69,6 +69,46 @@ def secret_ids(step: str | None = None) -> list[str]:
     return ids
 
 
+EXTRA_SECRET_PREFIX = "server.extra_env."  # + the variable's name: the keyring id of a secret extra option
+
+
+def extra_secret_id(name: str) -> str:
+    return EXTRA_SECRET_PREFIX + name
+
+
+def row_is_secret(row: Mapping[str, Any]) -> bool:
+    """An extra option row marked secret, or (unmarked) one whose name says it holds a secret."""
+    from wizard.validators import looks_secret
+
+    marked = row.get("secret")
+    return marked if isinstance(marked, bool) else looks_secret(str(row.get("name", "")))
+
+
+def extra_secret_ids(values: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    rows = (values.get("server") or {}).get("extra_env") or []
+    return [extra_secret_id(str(row["name"]).strip()) for row in rows
+            if isinstance(row, dict) and str(row.get("name") or "").strip() and row_is_secret(row)]
+
+
+def secret_ids_for(values: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every keyring id a session with these draft values uses: the fields' and its secret extra options'."""
+    return secret_ids() + extra_secret_ids(values)
+
+
+def with_extra_secrets(rows: Any, secrets: Mapping[str, str]) -> Any:
+    """The extra option rows with the values of the secret ones taken from the keyring (a value left in an older
+    session's draft is kept until the row is next edited, which moves it to the keyring)."""
+    if not isinstance(rows, list):
+        return rows
+    merged = []
+    for row in rows:
+        if isinstance(row, dict) and row_is_secret(row):
+            stored = secrets.get(extra_secret_id(str(row.get("name") or "").strip()))
+            row = {**row, "value": stored if stored else row.get("value", "")}
+        merged.append(row)
+    return merged
+
+
 def _field_prefix(step: str, draft: Mapping[str, Any]) -> tuple[str, ...]:
     return (provider_key(str(draft.get("provider") or default_provider(step))),) if step in config.PROVIDER_MODELS else ()
 
@@ -86,6 +126,8 @@ def section_input(step: str, draft: Mapping[str, Any], secrets: Mapping[str, str
     values = dict(draft.get(prefix[0], {})) if prefix else {k: v for k, v in draft.items() if k != "provider"}
     if prefix:
         values["provider"] = draft.get("provider") or default_provider(step)
+    if step == "server" and "extra_env" in values:
+        values["extra_env"] = with_extra_secrets(values["extra_env"], secrets)
     for field in secret_fields(model):
         secret_id = ".".join((step, *prefix, field))
         if secrets.get(secret_id):
@@ -206,7 +248,16 @@ def draft_from_config(cfg: config.InstallConfig) -> tuple[dict[str, dict[str, An
             if name in secret_names:
                 if value is not None:
                     secrets[".".join((step, *prefix, name))] = value.get_secret_value()
+            elif name == "extra_env":
+                fields[name] = []
+                for item in value:
+                    row = {"name": item.name, "value": "" if item.is_secret else item.value}
+                    if item.secret is not None:
+                        row["secret"] = item.secret
+                    if item.is_secret and item.value:
+                        secrets[extra_secret_id(item.name)] = item.value
+                    fields[name].append(row)
             elif name != "provider" or not prefix:
-                fields[name] = [item.model_dump() for item in value] if name == "extra_env" else value
+                fields[name] = value
         values[step] = {"provider": section.provider, prefix[0]: fields} if prefix else fields
     return values, secrets

@@ -257,9 +257,9 @@ class WizardFlow:
             return
         try:
             if getattr(self, "_fresh", False):
-                secrets.delete_all(self.name, draft.secret_ids())
+                secrets.delete_all(self.name, self.secret_ids())
                 self._fresh = False
-            missing = [sid for sid in draft.secret_ids() if sid not in self._secret_values]
+            missing = [sid for sid in self.secret_ids() if sid not in self._secret_values]
             # A value typed before the keyring opened is newer than the stored one: only the others are read.
             self._secret_values.update(secrets.get_all(self.name, missing))
         except SecretsError as exc:
@@ -299,10 +299,17 @@ class WizardFlow:
     def is_secret(self, step: str, path: tuple[str, ...]) -> bool:
         return ".".join((step, *path)) in draft.secret_ids(step)
 
+    def secret_ids(self) -> list[str]:
+        """The keyring ids of this session: every secret field's and its secret extra options'."""
+        return draft.secret_ids_for(self.session.values)
+
     def value(self, step: str, path: tuple[str, ...]) -> Any:
         """The current value of a field: the draft's, the secret's, or None if never typed."""
         if self.is_secret(step, path):
             return self._secret_values.get(".".join((step, *path)))
+        if (step, path) == ("server", ("extra_env",)):
+            rows = self.session.values.get("server", {}).get("extra_env")
+            return draft.with_extra_secrets(copy.deepcopy(rows), self._secret_values)
         node: Any = self.session.values.get(step, {})
         for part in path:
             if not isinstance(node, dict) or part not in node:
@@ -318,6 +325,8 @@ class WizardFlow:
             secret_id = ".".join((step, *path))
             self._secret_values[secret_id] = "" if value is None else str(value)
             self._dirty.add(secret_id)
+        elif (step, path) == ("server", ("extra_env",)) and isinstance(value, list):
+            self._set_extra_rows(value)
         else:
             node = self.session.values.setdefault(step, {})
             for part in path[:-1]:
@@ -325,6 +334,24 @@ class WizardFlow:
             node[path[-1]] = value
         self._edited(step)
         return True
+
+    def _set_extra_rows(self, rows: list) -> None:
+        """Extra options: a secret row's value goes to the keyring (its row keeps an empty value); the entry of a
+        row that was removed, renamed or unmarked is deleted."""
+        before = set(draft.extra_secret_ids(self.session.values))
+        stored = []
+        for row in rows:
+            row = dict(row) if isinstance(row, dict) else row
+            if isinstance(row, dict) and draft.row_is_secret(row) and str(row.get("name") or "").strip():
+                secret_id = draft.extra_secret_id(str(row["name"]).strip())
+                self._secret_values[secret_id] = str(row.get("value") or "")
+                self._dirty.add(secret_id)
+                row["value"] = ""
+            stored.append(row)
+        self.session.values.setdefault("server", {})["extra_env"] = stored
+        for gone in before - set(draft.extra_secret_ids(self.session.values)):
+            self._secret_values[gone] = ""
+            self._dirty.add(gone)
 
     def set_provider(self, step: str, provider: str) -> bool:
         if provider not in config.PROVIDER_MODELS.get(step, {}):
@@ -344,7 +371,7 @@ class WizardFlow:
     # ---- persistence
 
     def save(self) -> None:
-        self.store.save(self.session, draft.secret_ids())
+        self.store.save(self.session, self.secret_ids())
 
     def pending_secrets(self, step: str | None = None) -> list[str]:
         return sorted(i for i in self._dirty if step is None or i.startswith(step + "."))

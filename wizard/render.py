@@ -195,8 +195,6 @@ def _slack(section: c.SlackConfig, out: _Parts) -> None:
 
 
 def _server(section: c.ServerOptions, out: _Parts) -> None:
-    from wizard.launcher.spec import is_secret_name
-
     if section.logging_enabled:
         out.put("LOGGING_ENABLED", "true")
     if section.local_restore:
@@ -208,7 +206,10 @@ def _server(section: c.ServerOptions, out: _Parts) -> None:
             out.put(name, value)
             out.put(name.lower(), value)
     for extra in section.extra_env:
-        out.put(extra.name, extra.value, secret=is_secret_name(extra.name))
+        if extra.is_secret:
+            out.put(extra.name, out.view(f"server.extra_env.{extra.name}", extra.value), secret=True)
+        else:
+            out.put(extra.name, extra.value)
 
 
 RENDERERS: dict[type, Callable[[Any, _Parts], None]] = {

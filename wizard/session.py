@@ -260,7 +260,11 @@ def _find_secrets(session: Session, secret_keys: Collection[str]) -> Iterator[st
     for dotted in secret_keys:
         node: Any = session.values
         for part in dotted.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, list):  # a list of named rows (extra options) is addressed by the row's name
+                node = next((row.get("value") for row in node if isinstance(row, dict) and row.get("name") == part),
+                            None)
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
         if node not in (None, ""):
             yield dotted
 

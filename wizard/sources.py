@@ -36,7 +36,7 @@ class Source:
 def from_session(name: str) -> Source:
     """The session's configuration. The keyring must open: without it a license or password would go missing."""
     session = SessionStore().load(name)
-    found = open_keyring().get_all(name, draft.secret_ids())
+    found = open_keyring().get_all(name, draft.secret_ids_for(session.values))
     return Source(draft.build_config(session.values, found), session.values, found, name)
 
 

@@ -276,6 +276,14 @@ RENDERED_NAMES = frozenset({
 })
 
 
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
+
+
+def looks_secret(name: str) -> bool:
+    """An extra option whose name says it holds a secret (its value then goes to the keyring by default)."""
+    return bool(_SECRET_NAME.search(name))
+
+
 def extra_env_name(value: str) -> str:
     value = value.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):

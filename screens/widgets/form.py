@@ -38,6 +38,21 @@ class FieldEdited(Message):
         self.left = left
 
 
+class SecretToggle(Checkbox):
+    """An extra option's secret switch; its word says the state (secret / plain), not only the glyph."""
+
+    def __init__(self, value: bool, **kwargs: Any) -> None:
+        super().__init__(self._word(value), value, **kwargs)
+
+    @staticmethod
+    def _word(value: bool) -> Text:
+        return Text("secret" if value else "plain")
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.label = self._word(self.value)
+
+
 class BoolField(Checkbox):
     """A checkbox whose label says yes/no, so its state never rests on colour or a glyph alone."""
 
@@ -131,10 +146,13 @@ class ExtraEnvEditor(Vertical):
     DEFAULT_CSS = """
     ExtraEnvEditor { height: auto; margin-bottom: 1; }
     ExtraEnvEditor .env-row { height: 1; }
-    ExtraEnvEditor .env-name { width: 2fr; }
+    ExtraEnvEditor .env-name { width: 1fr; }
     ExtraEnvEditor .env-eq { width: 1; }
-    ExtraEnvEditor .env-value { width: 3fr; }
+    ExtraEnvEditor .env-value { width: 1fr; }
     ExtraEnvEditor .env-remove { width: auto; min-width: 10; }
+    ExtraEnvEditor .env-actions { height: 1; padding-left: 2; margin-bottom: 1; }
+    ExtraEnvEditor .env-secret { width: auto; margin-right: 2; }
+    ExtraEnvEditor .env-title { width: 100%; }
     ExtraEnvEditor .field-help { color: $text-muted; }
     ExtraEnvEditor .field-error { display: none; text-style: bold; }
     ExtraEnvEditor.-error .field-error { display: block; }
@@ -145,8 +163,9 @@ class ExtraEnvEditor(Vertical):
         super().__init__(id=widget_id(step, spec.path, "row"))
         self.step = step
         self.spec = spec
-        self.rows: list[dict[str, str]] = [
-            {"name": str(item.get("name", "")), "value": str(item.get("value", ""))}
+        self.rows: list[dict[str, Any]] = [
+            {"name": str(item.get("name", "")), "value": str(item.get("value", "")),
+             **({"secret": item["secret"]} if isinstance(item.get("secret"), bool) else {})}
             for item in (value or []) if isinstance(item, dict)
         ]
 
@@ -155,7 +174,9 @@ class ExtraEnvEditor(Vertical):
         return self.spec.path
 
     def compose(self) -> ComposeResult:
-        yield Plain(f"{self.spec.title}: {self.spec.description}", classes="field-title")
+        from wizard.draft import row_is_secret  # the models load once a step is shown, not at start-up
+
+        yield Plain(f"{self.spec.title}: {self.spec.description}", classes="env-title")
         for index, row in enumerate(self.rows):
             with Horizontal(classes="env-row"):
                 name = Input(row["name"], placeholder="GORILLA_…", id=widget_id(self.step, self.path, f"{index}-name"),
@@ -163,10 +184,16 @@ class ExtraEnvEditor(Vertical):
                 name.env_index, name.env_key = index, "name"  # type: ignore[attr-defined]
                 yield name
                 yield Plain("=", classes="env-eq")
-                value = Input(row["value"], placeholder="value", id=widget_id(self.step, self.path, f"{index}-value"),
-                              classes="env-value", compact=True)
+                hidden = row_is_secret(row)
+                value = Input(row["value"], placeholder="value (hidden)" if hidden else "value", password=hidden,
+                              id=widget_id(self.step, self.path, f"{index}-value"), classes="env-value", compact=True)
                 value.env_index, value.env_key = index, "value"  # type: ignore[attr-defined]
                 yield value
+            with Horizontal(classes="env-actions"):  # a line of its own: the name and value keep their width
+                toggle = SecretToggle(hidden, id=widget_id(self.step, self.path, f"{index}-secret"),
+                                      classes="env-secret", compact=True)
+                toggle.env_index = index  # type: ignore[attr-defined]
+                yield toggle
                 remove = Button("Remove", id=widget_id(self.step, self.path, f"{index}-remove"),
                                 classes="env-remove", compact=True)
                 remove.env_index = index  # type: ignore[attr-defined]
@@ -185,12 +212,37 @@ class ExtraEnvEditor(Vertical):
         if self.rows[index][event.input.env_key] == event.value:  # type: ignore[attr-defined]
             return
         self.rows[index][event.input.env_key] = event.value  # type: ignore[attr-defined]
+        if event.input.env_key == "name":  # type: ignore[attr-defined]
+            self._show_secrecy(index)
         self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows]))
+
+    def _show_secrecy(self, index: int) -> None:
+        """A name that says secret (…_TOKEN) hides the value at once, unless the row was marked otherwise."""
+        from wizard.draft import row_is_secret
+
+        hidden = row_is_secret(self.rows[index])
+        value = self.query_one(f"#{widget_id(self.step, self.path, f'{index}-value')}", Input)
+        value.password, value.placeholder = hidden, "value (hidden)" if hidden else "value"
+        self.query_one(f"#{widget_id(self.step, self.path, f'{index}-secret')}", SecretToggle).value = hidden
 
     @on(Input.Blurred)
     def _left(self, event: Input.Blurred) -> None:
         event.stop()
         self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows], left=True))
+
+    @on(Checkbox.Changed, ".env-secret")
+    async def _secret_changed(self, event: Checkbox.Changed) -> None:
+        """Marked secret, the value goes to the keyring and is shown hidden (the name's default otherwise)."""
+        from wizard.draft import row_is_secret
+
+        event.stop()
+        index = getattr(event.checkbox, "env_index", None)
+        if index is None or index >= len(self.rows) or row_is_secret(self.rows[index]) == event.value:
+            return
+        self.rows[index]["secret"] = event.value
+        self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows], left=True))
+        await self.recompose()
+        self.query_one(f"#{widget_id(self.step, self.path, f'{index}-secret')}").focus()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -52,6 +52,7 @@ def _canaries() -> dict[str, str]:
         "T_AZURE": f"CANARY-azure-{tag}",
         "T_S3_SECRET": f"CANARY-s3-{tag}",
         "T_OIDC": f"CANARY-oidc-{tag}",
+        "T_EXTRA": f"CANARY-extra-{tag}",  # a secret extra option (GORILLA_API_TOKEN)
     }
 
 
@@ -143,7 +144,8 @@ def _main_answers(path: Path, session: str, names, image_ref: str, port: int, li
         [slack]
         client_id = "1234567890.9876543210"
         secret = "env:T_SLACK"
-        """).lstrip() + standin_server_toml(names, image_ref, port))
+        """).lstrip() + standin_server_toml(names, image_ref, port)
+        + '[[server.extra_env]]\nname = "GORILLA_API_TOKEN"\nvalue = "env:T_EXTRA"\n')
     return path
 
 
@@ -212,7 +214,7 @@ def test_headless_run_leaks_no_secret(tmp_path, docker_client, docker_names, sta
     # The one expected place: the container's environment holds the secrets wandb/local needs ...
     received = received_environment("127.0.0.1", port)
     container_env = "\n".join(f"{k}={v}" for k, v in received.items() if k not in DOCKER_ADDED)
-    needed = {"T_LICENSE", "T_S3C_SECRET", "T_MYSQL", "T_REDIS", "T_SLACK"}
+    needed = {"T_LICENSE", "T_S3C_SECRET", "T_MYSQL", "T_REDIS", "T_SLACK", "T_EXTRA"}
     assert set(_hits(container_env, canaries)) == needed, container_env.replace(";", " ")
     # ... and an export asked --with-secrets does too (outside HOME): the search below can find every canary.
     control = tmp_path / "control"

@@ -307,17 +307,39 @@ def test_session_answers_round_trip(tmp_path):
                                                "subscription": "s-files", "instance_account": True}},
         "database": {"provider": "mysql", "mysql": {"host": "db", "port": 3307, "tls": "required"}},
         "server": {"port": 9000, "logging_enabled": True,
-                   "extra_env": [{"name": "GORILLA_A", "value": "x = \"y\" $z #w ü"}]},
+                   "extra_env": [{"name": "GORILLA_A", "value": "x = \"y\" $z #w ü"},
+                                 {"name": "GORILLA_API_TOKEN", "value": ""},
+                                 {"name": "LDAP_BIND_PW", "value": "", "secret": True}]},
     }
-    text = answers.to_toml(values, "prod", {"database.mysql.password"})
+    text = answers.to_toml(values, "prod", {"database.mysql.password", "server.extra_env.GORILLA_API_TOKEN",
+                                            "server.extra_env.LDAP_BIND_PW"})
     assert 'password = "keyring:"' in text
+    assert text.count('value = "keyring:"') == 2 and "secret = true" in text
     path = tmp_path / "out.toml"
     path.write_text(text)
     parsed = answers.parse(path)
     assert parsed.session == "prod"
-    assert parsed.secret_refs == {"database.mysql.password": "keyring:"}
-    secrets = {"database.mysql.password": "pw"}
+    assert parsed.secret_refs == {"database.mysql.password": "keyring:", "server.extra_env.GORILLA_API_TOKEN": "keyring:",
+                                  "server.extra_env.LDAP_BIND_PW": "keyring:"}
+    secrets = {"database.mysql.password": "pw", "server.extra_env.GORILLA_API_TOKEN": "tok-canary",
+               "server.extra_env.LDAP_BIND_PW": "bind-canary"}
     expected = render.environment_dict(draft.build_config(values, secrets))
     _, cfg, _ = answers.load(path, keyring_get=secrets.get)
     assert render.environment_dict(cfg) == expected
     assert isinstance(cfg.sso, CognitoSSO) and isinstance(cfg.storage, GcsStorage)
+
+
+def test_a_secret_extra_option_takes_a_reference_not_a_literal(tmp_path, monkeypatch):
+    path = tmp_path / "answers.toml"
+    path.write_text('[[server.extra_env]]\nname = "GORILLA_API_TOKEN"\nvalue = "literal-canary-7a7a"\n')
+    with pytest.raises(answers.AnswersInvalid) as refused:
+        answers.load(path)
+    assert "server.extra_env.GORILLA_API_TOKEN" in str(refused.value) and "literal secret" in str(refused.value)
+    assert "literal-canary-7a7a" not in str(refused.value)
+    monkeypatch.setenv("T_EXTRA", "from-env-canary")
+    path.write_text('[[server.extra_env]]\nname = "GORILLA_API_TOKEN"\nvalue = "env:T_EXTRA"\n'
+                    '[[server.extra_env]]\nname = "ENABLE_REGISTRY_UI"\nvalue = "true"\n')
+    parsed, cfg, secrets = answers.load(path)
+    assert render.environment_dict(cfg)["GORILLA_API_TOKEN"] == "from-env-canary"
+    assert secrets == {"server.extra_env.GORILLA_API_TOKEN": "from-env-canary"}
+    assert parsed.values["server"]["extra_env"][0] == {"name": "GORILLA_API_TOKEN", "value": ""}

@@ -398,3 +398,43 @@ async def test_a_step_opens_at_its_top_even_when_its_first_control_is_further_do
         assert "Everything that will be configured" in screen_text(app)
         assert app.focused is app.view.first_focus()  # the keys still start at the first control
         await pilot.press("ctrl+q")
+
+
+async def test_an_extra_option_named_like_a_secret_is_hidden_and_kept_in_the_keyring(keyring, state_home):
+    canary = "canary-extra-option-9f9f"
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        app.go_to("server")
+        await wait_for(pilot, lambda: app.current_step == "server" and app.view.STEP == "server", what="server")
+        await tab_to(pilot, fid("server", "extra_env", "add"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == fid("server", "extra_env",
+                                                                                         "0-name"), what="the row")
+        await pilot.press("end", *list("API_TOKEN"), "tab")
+        value = app.query_one(f"#{fid('server', 'extra_env', '0-value')}", Input)
+        toggle = app.query_one(f"#{fid('server', 'extra_env', '0-secret')}")
+        assert value.password and toggle.value and "secret" in str(toggle.label)  # the name says so: hidden
+        await paste(pilot, canary)
+        await pilot.press("tab")  # to the toggle
+        await pilot.pause()
+        assert canary not in screen_text(app)
+        await pilot.press("ctrl+q")  # saves, and writes the step's secrets to the keyring
+    assert keyring.get("demo", "server.extra_env.GORILLA_API_TOKEN") == canary
+    assert canary not in (state_home / "sessions" / "demo.json").read_text()
+
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "license")  # resumed at the first step not done
+        app.go_to("server")
+        await wait_for(pilot, lambda: app.current_step == "server" and app.view.STEP == "server", what="server")
+        # Marked plain, the value is shown and moves to the session file; the keyring entry goes.
+        await tab_to(pilot, fid("server", "extra_env", "0-secret"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: not app.query_one(f"#{fid('server', 'extra_env', '0-value')}", Input).password,
+                       what="the value shown")
+        assert "plain" in str(app.query_one(f"#{fid('server', 'extra_env', '0-secret')}").label)
+        assert app.query_one(f"#{fid('server', 'extra_env', '0-value')}", Input).value == canary  # from the keyring
+        await pilot.press("ctrl+q")
+    assert keyring.get("demo", "server.extra_env.GORILLA_API_TOKEN") is None
+    assert canary in (state_home / "sessions" / "demo.json").read_text()

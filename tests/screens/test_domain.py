@@ -122,3 +122,47 @@ def test_read_license_file(tmp_path):
         read_license_file(str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="is a directory"):
         read_license_file(str(tmp_path))
+
+
+def test_secret_extra_options_live_in_the_keyring(state_home, keyring):
+    """An extra option named like a secret (or marked secret) keeps its value in the keyring; the container gets
+    it, masked everywhere it is shown; renaming or unmarking the row deletes the old keyring entry."""
+    from wizard import draft, render
+
+    canary = "canary-extra-token-4d4d"
+    store = SessionStore()
+    flow = WizardFlow.open("demo", store=store, clock=fixed_clock)
+    flow.attach_secrets(keyring)
+    rows = [{"name": "GORILLA_API_TOKEN", "value": canary}, {"name": "ENABLE_REGISTRY_UI", "value": "true"},
+            {"name": "LDAP_BIND_PW", "value": "canary-marked-5e5e", "secret": True}]
+    assert flow.set_value("server", ("extra_env",), rows)
+    flow.save()
+    text = (state_home / "sessions" / "demo.json").read_text()
+    assert canary not in text and "canary-marked-5e5e" not in text and '"ENABLE_REGISTRY_UI"' in text
+    assert flow.value("server", ("extra_env",)) == rows  # shown to the editor with the values (its Input hides them)
+    assert sorted(flow.flush_secrets("server")) == ["server.extra_env.GORILLA_API_TOKEN", "server.extra_env.LDAP_BIND_PW"]
+    assert keyring.get("demo", "server.extra_env.GORILLA_API_TOKEN") == canary
+    inputs = render.container_inputs(flow.build_config())
+    assert inputs.environment()["GORILLA_API_TOKEN"] == canary and "GORILLA_API_TOKEN" in inputs.secret_names
+    assert render.container_inputs(flow.build_config(), render.placeholder).environment()["LDAP_BIND_PW"] == \
+        "${SERVER_EXTRA_ENV_LDAP_BIND_PW}"
+    assert canary not in str(flow.review().environment)
+
+    # Reopened, the value comes back from the keyring.
+    flow.close()
+    flow = WizardFlow.open("demo", store=store, clock=fixed_clock)
+    flow.attach_secrets(keyring)
+    assert flow.value("server", ("extra_env",))[0] == {"name": "GORILLA_API_TOKEN", "value": canary}
+    assert "server.extra_env.GORILLA_API_TOKEN" in draft.secret_ids_for(flow.session.values)
+
+    # Renamed and unmarked: the old entries go, the plain value stays in the session (it is no secret now).
+    flow.set_value("server", ("extra_env",), [{"name": "GORILLA_API_SECRET", "value": canary},
+                                              {"name": "LDAP_BIND_PW", "value": "plain-now", "secret": False}])
+    flow.flush_secrets("server")
+    assert keyring.get("demo", "server.extra_env.GORILLA_API_TOKEN") is None
+    assert keyring.get("demo", "server.extra_env.LDAP_BIND_PW") is None
+    assert keyring.get("demo", "server.extra_env.GORILLA_API_SECRET") == canary
+    flow.save()
+    assert "plain-now" in (state_home / "sessions" / "demo.json").read_text()
+    flow.close()
+    keyring.delete_all("demo", ["server.extra_env.GORILLA_API_SECRET"])

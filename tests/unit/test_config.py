@@ -401,7 +401,8 @@ BAD_EXTRA_ENV = [
      ("is not an environment variable name",)),
     ([{"name": "GORILLA_A", "value": "line 1\nline 2"}], "Extra environment, row 1 › Value", ("single line",)),
     ([{"value": "x"}], "Extra environment, row 1 › Name", ("is required",)),
-    ([{"name": "GORILLA_A", "secret": "x"}], "Extra environment, row 1 › secret", ("is not a setting of this step",)),
+    ([{"name": "GORILLA_A", "secret": "x"}], "Extra environment, row 1 › Secret", ("expected yes or no",)),
+    ([{"name": "GORILLA_A", "colour": "x"}], "Extra environment, row 1 › colour", ("is not a setting of this step",)),
 ]
 
 

@@ -40,6 +40,13 @@ GOOD: dict[str, list[tuple[tuple, object]]] = {
         (("http://[::1]:8080",), "http://[::1]:8080"),
         (("http://localhost:8080/",), "http://localhost:8080"),
     ],
+    "looks_secret": [
+        (("GORILLA_API_TOKEN",), True),
+        (("LDAP_BIND_PASSWORD",), True),
+        (("gorilla_signing_key",), True),
+        (("ENABLE_REGISTRY_UI",), False),
+        (("SESSION_LENGTH",), False),
+    ],
     "is_loopback_host": [
         (("localhost",), True),
         (("LOCALHOST",), True),
@@ -327,7 +334,7 @@ BAD: dict[str, list[tuple[tuple, tuple[str, ...]]]] = {
 }
 
 # Functions with nothing to refuse (they normalise or answer a question).
-NO_BAD_VALUES = {"stripped", "is_loopback_host"}
+NO_BAD_VALUES = {"stripped", "is_loopback_host", "looks_secret"}
 
 
 def _public_functions() -> set[str]:
