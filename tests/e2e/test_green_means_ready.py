@@ -20,8 +20,12 @@ import shutil
 
 import pytest
 
+from tests.services.azurite import ACCOUNT as AZURE_ACCOUNT
+from tests.services.azurite import KEY as AZURE_KEY
+from tests.services.azurite import azurite  # noqa: F401 (fixture)
 from tests.services.bridge_listener import TcpForwarder, bridge_gateway  # noqa: F401 (fixtures)
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
+from tests.services.gcs_emulator import gcs_emulator  # noqa: F401 (fixture)
 from tests.services.host_address import machine_address
 from tests.services.local_process import free_port
 from tests.services.mariadb import MariaDB, mariadb  # noqa: F401 (fixtures)
@@ -32,8 +36,9 @@ from tests.services.standin_image import (  # noqa: F401 (fixtures)
     received_environment,
     standin_image,
 )
-from wizard.checks import Status
+from wizard.checks import CheckContext, Status, checks_for
 from wizard.checks.all_steps import check_all
+from wizard.checks.engine import collect
 from wizard.container import HOST_ALIAS
 from wizard.draft import ConfigErrors, build_config
 from wizard.launch_plan import launch_spec
@@ -160,3 +165,76 @@ async def test_s3_without_keys_is_refused_before_anything_runs(good):
     with pytest.raises(ConfigErrors) as refused:
         build_config(values, secrets)
     assert "the server needs credentials for the bucket" in str(refused.value)
+
+
+# --- Cloud storage: the checks pass against the emulators, and the server gets the credentials they used --------
+
+
+def _service_account_key(path, tmp_path) -> None:
+    """A service-account key file as Google issues them (a real RSA key; nothing is ever signed with it here)."""
+    import json
+    import subprocess
+
+    pem = tmp_path / "sa.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(pem), "2048"], check=True, capture_output=True, timeout=60)
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": "wandb-test", "private_key_id": "0" * 40,
+        "private_key": pem.read_text(), "client_email": "wandb@wandb-test.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": "http://127.0.0.1:9/token",  # a closed port: never fetched (emulator)
+    }))
+    os.chmod(path, 0o600)  # as an admin keeps a key: only root may read it
+
+
+@pytest.fixture
+def cloud(request, tmp_path, moto_server, docker_names, standin_image):  # noqa: F811
+    """(storage draft, secrets, check extra) for one cloud provider against its emulator."""
+    provider = request.param
+    if provider == "s3":
+        bucket = moto_server.unique("green")
+        moto_server.client("s3").create_bucket(Bucket=bucket)
+        return ({"provider": "s3", "s3": {"bucket": bucket, "region": "us-east-1",
+                                          "access_key_id": moto_server.access_key_id}},
+                {"storage.s3.secret_access_key": moto_server.secret_access_key},
+                {"aws_endpoint_url": moto_server.endpoint, "storage_event_wait": 1.0})
+    if provider == "gcs":
+        gcs = request.getfixturevalue("gcs_emulator")
+        bucket = gcs.unique("green")
+        gcs.client().create_bucket(bucket)
+        key = tmp_path / "gcs-key.json"
+        _service_account_key(key, tmp_path)
+        return ({"provider": "gcs", "gcs": {"bucket": bucket, "credentials_file": str(key)}}, {},
+                {"gcs_endpoint": gcs.endpoint})
+    server = request.getfixturevalue("azurite")
+    container = server.unique("green")
+    server.blob_service().create_container(container)
+    return ({"provider": "azure", "azure": {"account": AZURE_ACCOUNT, "container": container}},
+            {"storage.azure.account_key": AZURE_KEY},
+            {"azure_blob_endpoint": server.blob_endpoint, "azure_queue_endpoint": server.queue_endpoint})
+
+
+@pytest.mark.parametrize("cloud", ["s3", "gcs", "azure"], indirect=True)
+async def test_cloud_storage_checked_green_gets_the_server_ready(cloud, good, docker_client):  # noqa: F811
+    storage, storage_secrets, extra = cloud
+    values, secrets = good
+    values = {key: value for key, value in values.items() if key not in ("database", "cache")}
+    values["storage"] = storage
+    secrets = {**storage_secrets}
+    cfg = build_config(values, secrets)
+    ctx = CheckContext({"storage": cfg.storage, "host": cfg.host}, timeout=5.0, extra=extra)
+    results = {result.id: result for result in await collect(checks_for("storage"), ctx)}
+    for check_id in ("storage.bucket", "storage.probe"):
+        assert results[check_id].status is Status.PASS, results[check_id]
+
+    spec, result, container = _launch(values, secrets, docker_client, READY)
+    assert result.ok, (result.message, container.logs()[-2000:])
+    received = received_environment("127.0.0.1", spec.port)
+    if storage["provider"] == "s3":  # the keys the checks used are the server's own
+        assert received["AWS_ACCESS_KEY_ID"] == storage["s3"]["access_key_id"]
+        assert received["AWS_SECRET_ACCESS_KEY"] == storage_secrets["storage.s3.secret_access_key"]
+    elif storage["provider"] == "gcs":  # the key file, 0600 root's, reached the server as a copy UID 999 reads
+        assert received["GOOGLE_APPLICATION_CREDENTIALS"] == "/etc/wandb-local-setup/gcs-key.json"
+        container.reload()
+        staged = next(m["Source"] for m in container.attrs["Mounts"] if m["Destination"].endswith("gcs-key.json"))
+        assert os.stat(staged).st_uid == 999 and os.stat(staged).st_mode & 0o077 == 0
+    else:
+        assert received["AZURE_STORAGE_KEY"] == AZURE_KEY
