@@ -55,9 +55,11 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
         for error in exc.errors:
             print(f"  - {error}")
         return EXIT_OK
-    print("\nContainer environment (secrets masked):")
-    for item in render.render_environment(cfg, render.mask):
-        print(f"  {item.name}={item.value}")
+    from wizard.instructions import container_lines
+
+    print("\nWhat the server container gets (secrets masked):")
+    for line in container_lines(render.container_inputs(cfg, render.mask)).splitlines():
+        print(f"  {line}")
     return EXIT_OK
 
 

@@ -284,6 +284,7 @@ class StepView(Vertical):
             kind = self._kind(path)
             self._edited(path, typed_value(kind, value), control)
         self.wizard.save_soon(immediate=True)
+        self.refresh_errors()  # at once: what the server gets (a new host entry) shows with the re-run
         self.app.notify("Settings changed: running the checks again.")
         self.run_checks()
 

@@ -173,3 +173,27 @@ def test_architecture_item_warns_off_x86_64():
     assert check_architecture({"Architecture": "x86_64"}).status == Status.PASS
     assert check_architecture(None).status == (
         Status.PASS if platform.machine().lower() in ("x86_64", "amd64") else Status.WARN)
+
+
+def test_files_and_host_entries_are_checked_before_any_docker_change(docker_client, docker_names, standin_image,
+                                                                     tmp_path):
+    from wizard.container import HostEntry, Mount
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    os.chmod(ca, 0o600)
+    spec = standin_spec(docker_names, standin_image, mounts=(Mount(str(ca), "/etc/wandb-local-setup/redis-ca.pem",
+                                                                   "cache.redis.ca_file"),),
+                        extra_hosts=(HostEntry("host.docker.internal", "host-gateway"),))
+    found = _by_id(run_preflight(spec))
+    assert found["server.files"].status == Status.PASS and "a copy its user, UID 999, can read" in \
+        found["server.files"].message
+    assert found["server.hosts"].status == Status.PASS and "host.docker.internal:host-gateway" in \
+        found["server.hosts"].message  # this engine is 20.10 or newer
+    missing = standin_spec(docker_names, standin_image, mounts=(
+        Mount(str(tmp_path / "gone.pem"), "/etc/wandb-local-setup/mysql-ca.pem", "database.mysql.ca_file"),
+        Mount("/dev/zero", "/etc/wandb-local-setup/gcs-key.json", "storage.gcs.credentials_file", secret=True)))
+    files = _by_id(run_preflight(missing))["server.files"]
+    assert files.status == Status.FAIL
+    assert "database.mysql.ca_file: the file" in files.message and "does not exist" in files.message
+    assert "storage.gcs.credentials_file: /dev/zero is not a regular file" in files.message

@@ -195,6 +195,10 @@ async def test_database_on_loopback_fails_and_the_settings_fix_uses_host_docker_
         await rerun_until(pilot, lambda: any("host.docker.internal is this machine for the container" in text
                                              for text in rows(app)), "the re-run through host.docker.internal")
         assert app.flow.build_config().database.host == "host.docker.internal"
+        # What the server gets now includes the host entry that makes the name work inside the container.
+        shown = str(app.query_one("#copy-database-server").render())
+        assert "host entry host.docker.internal:host-gateway" in shown
+        assert "@host.docker.internal:" in shown and account.password not in shown
         await pilot.press("ctrl+q")
 
 

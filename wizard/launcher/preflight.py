@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import platform
+import re
 import shutil
 import socket
 from dataclasses import dataclass
@@ -243,6 +244,20 @@ def check_existing_volume(spec: LaunchSpec, client: Any | None) -> CheckResult:
                  "another volume name for a fresh start.")
 
 
+def check_host_gateway(spec: LaunchSpec, client: Any) -> CheckResult:
+    """`--add-host NAME:host-gateway` exists since Docker 20.10: older engines refuse to create the container."""
+    title = "Host entries for the server"
+    entries = ", ".join(entry.option for entry in spec.extra_hosts)
+    engine = str(client.version().get("Version", "0"))
+    numbers = [int(part) for part in re.findall(r"\d+", engine)[:2]] + [0, 0]
+    if any(entry.address == "host-gateway" for entry in spec.extra_hosts) and tuple(numbers[:2]) < (20, 10):
+        return _item("server.hosts", title, Status.FAIL, f"Docker Engine {engine} does not know host-gateway, which "
+                     f"the server's host entry uses ({entries}).",
+                     "Upgrade Docker Engine to 20.10 or newer, or give the service's IP address instead of "
+                     "host.docker.internal.")
+    return _item("server.hosts", title, Status.PASS, f"The container gets the host entries {entries}.")
+
+
 def check_files(spec: LaunchSpec) -> CheckResult:
     from wizard.launcher.files import check_sources
 
@@ -280,5 +295,7 @@ def run_preflight(spec: LaunchSpec, minimums: Minimums = Minimums(),
     yield check_existing_volume(spec, client)
     if spec.mounts:
         yield check_files(spec)
+    if spec.extra_hosts and client is not None:
+        yield check_host_gateway(spec, client)
     if client is not None:
         client.close()
