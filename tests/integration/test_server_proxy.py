@@ -94,9 +94,9 @@ async def test_the_shells_proxy_is_offered_to_the_server(monkeypatch):
     monkeypatch.delenv("http_proxy", raising=False)
     monkeypatch.setenv("NO_PROXY", ".corp.test")
     server, _ = validate_step("server", {})
-    database, _ = validate_step("database", {"provider": "mysql", "mysql": {"host": "10.1.2.3"}},
-                                {"database.mysql.password": "pw"})
-    result, = await collect(checks_for("server"), CheckContext({"server": server, "database": database}))
+    storage, _ = validate_step("storage", {"provider": "s3-compatible", "s3_compatible": {
+        "endpoint": "10.1.2.3:9000", "bucket": "wandb", "access_key": "minio"}}, {"storage.s3_compatible.secret_key": "k"})
+    result, = await collect(checks_for("server"), CheckContext({"server": server, "storage": storage}))
     assert result.status is Status.WARN and "the server container gets none" in result.message
     assert result.fix.edits == (
         ("server", ("https_proxy",), "http://proxy.corp.test:3128"),
@@ -109,7 +109,7 @@ async def test_the_shells_proxy_is_offered_to_the_server(monkeypatch):
     env = section_inputs(server).environment()
     assert env["HTTPS_PROXY"] == env["https_proxy"] == "http://proxy.corp.test:3128"
     assert env["NO_PROXY"].endswith(",10.1.2.3")
-    result, = await collect(checks_for("server"), CheckContext({"server": server, "database": database}))
+    result, = await collect(checks_for("server"), CheckContext({"server": server, "storage": storage}))
     assert result.status is Status.PASS
 
 
@@ -132,3 +132,14 @@ async def test_a_shell_proxy_with_a_password_is_named_without_it(monkeypatch):
 ])
 def test_no_proxy_matching(host, entries, bypassed):
     assert Proxies(https="http://p:3128", no_proxy=entries).bypassed(host) is bypassed
+
+
+async def test_a_store_inside_the_network_sent_through_the_proxy_is_named_with_the_fix():
+    server, _ = validate_step("server", {"https_proxy": "http://proxy.corp.test:3128", "no_proxy": "localhost"})
+    storage, _ = validate_step("storage", {"provider": "s3-compatible", "s3_compatible": {
+        "endpoint": "minio.corp.test:9000", "bucket": "wandb", "access_key": "minio"}},
+        {"storage.s3_compatible.secret_key": "k"})
+    result, = await collect(checks_for("server"), CheckContext({"server": server, "storage": storage}))
+    assert result.status is Status.WARN and "minio.corp.test through the proxy" in result.message
+    assert result.fix.edits == (("server", ("no_proxy",), "localhost,127.0.0.1,::1,host.docker.internal,"
+                                                          "minio.corp.test"),)

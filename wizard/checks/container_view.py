@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.container import HOST_ALIAS, HOST_GATEWAY, Endpoint
+from wizard.steps import step_title
 from wizard.validators import is_loopback_host
 
 DEFAULT_GATEWAY = "172.17.0.1"  # Docker's default bridge address, when the engine cannot be asked
@@ -103,7 +104,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _loopback_result(result_id: str, title: str, endpoint: Endpoint, ctx: CheckContext) -> CheckResult:
+def _loopback_result(result_id: str, title: str, endpoint: Endpoint) -> CheckResult:
     step, _, rest = endpoint.setting.partition(".")
     path = tuple(rest.split("."))
     where = f"{endpoint.host}:{endpoint.port}"
@@ -124,12 +125,6 @@ def _loopback_result(result_id: str, title: str, endpoint: Endpoint, ctx: CheckC
     return CheckResult(result_id, title, Status.FAIL, message, hint, fix)
 
 
-def step_title(step: str) -> str:
-    from wizard.steps import step_title as title
-
-    return title(step)
-
-
 async def route(ctx: CheckContext, step: str, variable: str, result_id: str, title: str) -> Route:
     """Where to connect for the endpoint behind `variable` of `step`, as the container will. Raises Unreachable."""
     inputs = ctx.container(step)
@@ -138,7 +133,7 @@ async def route(ctx: CheckContext, step: str, variable: str, result_id: str, tit
         raise LookupError(f"{step} gives the container no {variable} endpoint")
     host = endpoint.host
     if is_loopback_host(host.strip("[]")):
-        raise Unreachable(_loopback_result(result_id, title, endpoint, ctx))
+        raise Unreachable(_loopback_result(result_id, title, endpoint))
     entry = inputs.host_entry(host)
     if entry is not None and endpoint.browser:
         raise Unreachable(CheckResult(

@@ -1,8 +1,9 @@
 """Checks of the Server options step: the proxy the server container gets, compared with this machine's.
 
 An admin behind a forward proxy has HTTPS_PROXY in the shell, so whatever the wizard fetches works; the container
-gets nothing from that shell. The check says so and offers the shell's settings, with the services the server
-reaches inside the network (MySQL, Redis, an S3-compatible store, the Docker host) added to NO_PROXY.
+gets nothing from that shell. The check says so and offers the shell's settings, with this machine and the
+S3-compatible store the server reaches inside the network added to NO_PROXY. (MySQL and Redis are not HTTP: a
+proxy setting does not apply to them.)
 """
 
 from __future__ import annotations
@@ -35,13 +36,8 @@ def _without_credentials(url: str) -> tuple[str, bool]:
 
 
 def internal_hosts(ctx: CheckContext) -> list[str]:
-    """The hosts of the server's own services (everything it dials that users' browsers do not)."""
-    hosts = []
-    for step in ("database", "cache", "storage"):
-        for endpoint in ctx.container(step).endpoints:
-            if endpoint.host not in hosts:
-                hosts.append(endpoint.host)
-    return hosts
+    """The hosts of the services inside the network the server speaks HTTP to (an S3-compatible store)."""
+    return list(dict.fromkeys(endpoint.host for endpoint in ctx.container("storage").endpoints))
 
 
 def suggested_no_proxy(current: str, internal: list[str]) -> str:
@@ -65,13 +61,13 @@ async def check_proxy(ctx: CheckContext):
     if given.by_scheme():
         proxied = [host for host in internal if not given.bypassed(host)]
         if proxied:
+            wanted = suggested_no_proxy(",".join(given.no_proxy), internal)
             yield CheckResult(
                 "server.proxy", TITLE, Status.WARN,
                 f"The server sends its requests to {', '.join(proxied)} through the proxy too (not in NO_PROXY).",
                 "Add the hosts of services inside your network to No proxy for, or the proxy must reach them.",
-                FixAction(f"Add {', '.join(proxied)} to No proxy for", f"server.no_proxy: "
-                          f"{suggested_no_proxy(','.join(given.no_proxy), internal)}",
-                          edits=(("server", ("no_proxy",), suggested_no_proxy(",".join(given.no_proxy), internal)),)),
+                FixAction(f"Add {', '.join(proxied)} to No proxy for", f"server.no_proxy: {wanted}",
+                          edits=(("server", ("no_proxy",), wanted),)),
             )
             return
         shown = ", ".join(f"{name.upper()}_PROXY={url}" for name, url in given.by_scheme().items())
