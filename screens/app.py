@@ -376,6 +376,8 @@ class WizardApp(App[int]):
     def _leave_to(self, target: str) -> None:
         view = self.view
         step = self.current_step
+        if view is not None:
+            view.commit_controls()
         if view is not None and view.checks_panel is not None:
             view.checks_panel.cancel()
         self.flow.leave_step(step)
@@ -385,6 +387,8 @@ class WizardApp(App[int]):
     def action_next(self) -> None:
         if self._busy():
             return
+        if self.view is not None:
+            self.view.commit_controls()  # validate what the controls show, not what their messages told so far
         target = self.flow.next_step(self.current_step)
         if target is None:
             self.notify("This is the last step.", timeout=3)

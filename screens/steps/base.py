@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Checkbox, ContentSwitcher, Input, Select
 
 from screens.widgets.checks_panel import ChecksFinished, ChecksPanel
-from screens.widgets.form import FieldEdited, FieldRow, make_row, typed_value, widget_id
+from screens.widgets.form import ExtraEnvEditor, FieldEdited, FieldRow, make_row, typed_value, widget_id
 from screens.widgets.instructions import InstructionsPanel
 from screens.widgets.text import Plain
 from wizard.draft import FieldError, provider_key
@@ -197,6 +197,25 @@ class StepView(Vertical):
             self.call_later(self.refresh_errors)
         else:
             self._validate_timer = self.set_timer(VALIDATE_DELAY, self.refresh_errors)
+
+    def commit_controls(self) -> None:
+        """What every control shows goes into the flow now. Keys in one burst (Enter on a list, then F8) run the
+        navigation before the controls' Changed messages are handled: the step must not be left with them."""
+        for row in self._rows():
+            if isinstance(row, ExtraEnvEditor):
+                if self.flow.value(self.STEP, row.path) != row.rows and (row.rows or self.flow.value(self.STEP,
+                                                                                                      row.path)):
+                    self.flow.set_value(self.STEP, row.path, [dict(r) for r in row.rows])
+                continue
+            shown = row.shown()
+            if shown is None:
+                continue
+            control, value = shown
+            if row.spec.path == ("provider",):
+                if value != self.flow.provider(self.STEP):
+                    self.flow.set_provider(self.STEP, str(value))
+            else:
+                self._edited(row.spec.path, value, control)
 
     # ---- errors, instructions, checks
 

@@ -94,6 +94,17 @@ class FieldRow(Vertical):
         self.initial = value
         self.labels = labels or {}
 
+    def shown(self) -> tuple[Widget, Any] | None:
+        """(control, the draft value it shows now), or None when it shows nothing to keep."""
+        control = self.query_one(f"#{widget_id(self.step, self.spec.path)}")
+        if isinstance(control, Select):
+            return None if control.value is Select.NULL else (control, control.value)
+        if isinstance(control, Checkbox):
+            return control, bool(control.value)
+        if isinstance(control, Input):
+            return control, typed_value(self.spec.kind, control.value)
+        return None
+
     @property
     def path(self) -> tuple[str, ...]:
         return self.spec.path

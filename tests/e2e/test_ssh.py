@@ -167,7 +167,9 @@ class Wizard:
         self.tmux.keys("Enter")
         self.wait(lambda s: "esc Dismiss menu" in s, what=f"the {label} list")
         self.tmux.keys(*moves, "Enter")
-        self.wait(re.compile(rf"{re.escape(label)}\s{{2,}}{re.escape(expected)}\s"), what=f"{label} = {expected}")
+        shown = re.compile(rf"{re.escape(label)}\s{{2,}}{re.escape(expected)}\s")
+        # The open list can show the highlighted choice on the field's own line: wait until it has closed.
+        self.wait(lambda s: shown.search(s) is not None and "esc Dismiss menu" not in s, what=f"{label} = {expected}")
 
     def scroll_to(self, text: str, tries: int = 6) -> str:
         """Bring `text` into view: Tab to the next focusable part, End scrolls it to its end (the step body)."""

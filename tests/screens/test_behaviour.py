@@ -438,3 +438,24 @@ async def test_an_extra_option_named_like_a_secret_is_hidden_and_kept_in_the_key
         await pilot.press("ctrl+q")
     assert keyring.get("demo", "server.extra_env.GORILLA_API_TOKEN") is None
     assert canary in (state_home / "sessions" / "demo.json").read_text()
+
+
+async def test_a_choice_followed_at_once_by_f8_is_kept(keyring):
+    """Keys in one burst (Enter on a list, F8) run F8 before the list's Changed message is handled: the step is
+    left with what its controls show, and the review says so (seen over a slow SSH link)."""
+    from textual.widgets import Select
+
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        app.go_to("server")
+        await wait_for(pilot, lambda: app.current_step == "server" and app.view.STEP == "server", what="server")
+        app.query_one(f"#{fid('server', 'restart_policy')}", Select).value = "no"
+        app.query_one(f"#{fid('server', 'port')}", Input).value = "9123"
+        app.action_next()  # in the same turn: no message of the two controls has been handled yet
+        assert app.flow.value("server", ("restart_policy",)) == "no"
+        assert app.flow.value("server", ("port",)) == 9123
+        await wait_for(pilot, lambda: app.current_step == "review", what="the review")
+        server = next(section for section in app.flow.review().sections if section.step == "server")
+        assert ("Restart policy", "no") in [(row.label, row.value) for row in server.rows]
+        await pilot.press("ctrl+q")
