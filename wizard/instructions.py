@@ -260,8 +260,11 @@ def slack_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruct
 
 
 def container_lines(inputs, names: tuple[str, ...] | None = None) -> str:
-    """Container inputs as lines: NAME=value, then the read-only files and the host entries."""
-    lines = [f"{item.name}={item.value}" for item in inputs.env if names is None or item.name in names]
+    """Container inputs as lines: NAME=value, then the read-only files and the host entries. With `names`, only
+    those variables (as a settings page takes them)."""
+    if names is not None:
+        return "\n".join(f"{item.name}={item.value}" for item in inputs.env if item.name in names)
+    lines = [f"{item.name}={item.value}" for item in inputs.env]
     lines += [f"file {mount.source} -> {mount.target} (read-only, a copy readable by UID 999)"
               for mount in inputs.mounts]
     lines += [f"host entry {entry.option}" for entry in inputs.extra_hosts]

@@ -263,3 +263,12 @@ def test_aws_errors_in_plain_words_without_the_secret():
     minio = _client_error("AuthorizationHeaderMalformed", "The authorization header is malformed; the region "
                           "'us-east-1' is wrong; expecting 'eu-west-1'")
     assert _region_text(minio, "us-east-1") == "The bucket is in eu-west-1, not us-east-1."
+
+
+def test_storage_settings_show_the_key_file_and_copy_only_the_settings_page_values():
+    from wizard.instructions import storage_settings
+
+    settings = storage_settings({"storage": {"provider": "gcs", "gcs": {"bucket": "acme-wandb",
+                                                                        "credentials_file": "/srv/keys/gcs.json"}}}, {})
+    assert "file /srv/keys/gcs.json -> /etc/wandb-local-setup/gcs-key.json" in settings[0].text
+    assert settings[0].clipboard == "BUCKET=gs://acme-wandb\nBUCKET_QUEUE=internal://"
