@@ -191,6 +191,13 @@ def _step(step: str, section: dict[str, Any], lines, errors: list[AnswerError]) 
     for name, value in section.items():
         if name == "provider" and providers:
             continue
+        if (step, provider, name) == ("sso", "cognito", "auth_method"):
+            if value != "pkce":  # the setting exists for the other providers; Cognito has one method only
+                errors.append(AnswerError(_line(lines, step, name), f"{step}.{name}",
+                                          f"'{value}' is not possible with Cognito: Cognito always uses pkce (the "
+                                          "authorization code flow with PKCE); set auth_method = \"pkce\" or leave "
+                                          "it out"))
+            continue
         if name not in known:
             elsewhere = [p for p, m in (providers or {}).items() if name in m.model_fields]
             note = f" (it belongs to provider {', '.join(elsewhere)})" if elsewhere else _suggest(name, known)

@@ -55,7 +55,9 @@ class LaunchStep(StepView):
     DEFAULT_CSS = """
     LaunchStep .launch-title { text-style: bold; margin-top: 1; }
     LaunchStep #launch-buttons, LaunchStep #launch-buttons-more { height: auto; margin-top: 1; }
-    LaunchStep #launch-buttons Button, LaunchStep #launch-buttons-more Button { margin-right: 1; }
+    LaunchStep #launch-buttons Button, LaunchStep #launch-buttons-more Button {
+        margin-right: 1; width: auto; min-width: 0;  /* as wide as the label: three fit in 80 columns, uncut */
+    }
     LaunchStep #launch-progress-bar { display: none; }
     LaunchStep #launch-progress-bar.-shown { display: block; }
     LaunchStep #launch-log { height: 10; border: round $secondary; display: none; }

@@ -343,3 +343,17 @@ def test_a_secret_extra_option_takes_a_reference_not_a_literal(tmp_path, monkeyp
     assert render.environment_dict(cfg)["GORILLA_API_TOKEN"] == "from-env-canary"
     assert secrets == {"server.extra_env.GORILLA_API_TOKEN": "from-env-canary"}
     assert parsed.values["server"]["extra_env"][0] == {"name": "GORILLA_API_TOKEN", "value": ""}
+
+
+def test_cognito_takes_pkce_and_refuses_implicit_with_the_reason(tmp_path):
+    path = tmp_path / "answers.toml"
+    base = '[sso]\nprovider = "cognito"\nuser_pool_id = "us-east-1_AbC123xyz"\nclient_id = "4v8fexample"\n'
+    path.write_text(base + 'auth_method = "pkce"\n')
+    _, cfg, _ = answers.load(path)
+    assert cfg.sso.auth_method == "pkce"
+    path.write_text(base + 'auth_method = "implicit"\n')
+    with pytest.raises(answers.AnswersInvalid) as refused:
+        answers.load(path)
+    text = str(refused.value)
+    assert ":5:" in text and "sso.auth_method" in text and "Cognito always uses pkce" in text
+    assert "not a setting" not in text

@@ -459,3 +459,29 @@ async def test_a_choice_followed_at_once_by_f8_is_kept(keyring):
         server = next(section for section in app.flow.review().sections if section.step == "server")
         assert ("Restart policy", "no") in [(row.label, row.value) for row in server.rows]
         await pilot.press("ctrl+q")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_no_button_label_is_cut_on_any_step(keyring, size):
+    """Every button shows its whole label on every step (the Launch step's third button read "Recover acces")."""
+    from textual.widgets import Button
+
+    from wizard.steps import STEP_IDS
+
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot, "welcome")
+        cut = []
+        for step in STEP_IDS:
+            app.go_to(step)
+            await wait_for(pilot, lambda s=step: app.current_step == s and app.view.STEP == s, what=step)
+            await pilot.pause(0.2)
+            for button in app.view.query(Button):
+                if not button.display:
+                    continue
+                width = button.label.cell_length  # the label as Textual holds it (Content)
+                room = button.parent.content_region  # a row of buttons wider than its container cuts the last
+                if button.content_size.width < width or button.region.right > room.right:
+                    cut.append(f"{step}: {button.label.plain!r} ({button.region} in {room})")
+        assert cut == []
+        await pilot.press("ctrl+q")
