@@ -246,13 +246,17 @@ async def _document(http, settings: op.SSOSettings, deadline: net.Deadline, chec
                                   "not be read (see 'Discovery document').")) from None
 
 
-@register("sso", C_ID, C_TITLE)
-async def check_callback(ctx: CheckContext):
-    try:
-        async for result in _callback(ctx):
-            yield result
-    except _NotChecked as skipped:
-        yield skipped.result
+def _skips_reported(body):
+    """A check whose body may stop with _NotChecked: that result is its last."""
+    async def check(ctx: CheckContext):
+        try:
+            async for result in body(ctx):
+                yield result
+        except _NotChecked as skipped:
+            yield skipped.result
+
+    check.__name__ = check.__qualname__ = body.__name__.lstrip("_")
+    return check
 
 
 async def _callback(ctx: CheckContext):
@@ -323,17 +327,8 @@ def _client_result(settings: op.SSOSettings, secret: str | None, error: str) -> 
                    "Sign in once the server runs to be sure the client's authentication is right.")
 
 
-@register("sso", A_ID, A_TITLE)
-async def check_client_auth(ctx: CheckContext):
-    """Public or confidential client: W&B's code exchange, tried with a made-up code (no one logs in)."""
-    try:
-        async for result in _client_auth(ctx):
-            yield result
-    except _NotChecked as skipped:
-        yield skipped.result
-
-
 async def _client_auth(ctx: CheckContext):
+    """Public or confidential client: W&B's code exchange, tried with a made-up code (no one logs in)."""
     settings = _flow_settings(ctx, A_ID)
     configured = getattr(ctx.section("sso"), "client_secret", None)
     secret = configured.get_secret_value() if configured is not None else None
@@ -361,6 +356,10 @@ async def _client_auth(ctx: CheckContext):
     result = _client_result(settings, secret, error)
     yield result if secret is None else dataclasses.replace(result, message=result.message.replace(secret, "****"),
                                                             hint=result.hint.replace(secret, "****"))
+
+
+check_callback = register("sso", C_ID, C_TITLE)(_skips_reported(_callback))
+check_client_auth = register("sso", A_ID, A_TITLE)(_skips_reported(_client_auth))
 
 
 @register("sso", L_ID, L_TITLE)
