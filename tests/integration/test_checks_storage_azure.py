@@ -86,6 +86,12 @@ async def test_wrong_key_is_named_without_showing_it(azurite):
     assert credentials.status is Status.FAIL
     assert f"Azure rejected the account key for the storage account {ACCOUNT}" in credentials.message
     assert "Access keys" in credentials.hint
+    # What needs the key is not judged on it (CORS, the private container): not checked, no advice on permissions.
+    for check_id in ("storage.cors", "storage.private"):
+        if check_id in results:
+            assert results[check_id].status is Status.SKIPPED, results[check_id]
+            assert "the credentials were rejected" in results[check_id].message
+    assert "storage.cors" in results
 
 
 async def test_key_that_is_not_a_storage_key(azurite):

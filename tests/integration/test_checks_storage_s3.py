@@ -303,3 +303,19 @@ async def test_s3_compatible_endpoint_the_container_or_the_browsers_cannot_reach
     assert "browsers" in endpoint.hint or "browsers" in endpoint.message
     assert set(results) & {"storage.credentials", "storage.bucket", "storage.probe"} == set()
 
+
+
+async def test_a_rejected_secret_key_skips_what_depends_on_it_instead_of_blaming_permissions(moto_server):
+    """With a wrong secret key the queue check used to say "Access denied ... grant these credentials s3:* ... sqs:*";
+    the credentials are what is wrong, and the checks that need them say they were not checked."""
+    bucket = make_bucket(moto_server, cors=[GOOD_RULE])
+    queue, _, _ = make_queue(moto_server, bucket)
+    results, _ = await run(s3_section(moto_server, bucket, secret="canary-wrong-s3-secret-1b1b", queue=queue),
+                           moto_server)
+    assert results["storage.credentials"].status is Status.FAIL
+    assert "does not match the access key ID" in results["storage.credentials"].message
+    for check_id in ("storage.cors", "storage.queue"):
+        item = results[check_id]
+        assert item.status is Status.SKIPPED and "the credentials were rejected" in item.message, item
+        assert "grant these credentials" not in item.hint
+    assert not any("grant these credentials" in item.hint for item in results.values())

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import shutil
 
-from wizard.checks.engine import CheckContext, Status, register
+from dataclasses import replace
+
+from wizard.checks.engine import CheckContext, CheckResult, Status, register
 from wizard.checks.storage_common import result
 from wizard.config import GcsStorage, LocalStorage, S3CompatibleStorage, S3Storage
 
@@ -55,7 +57,22 @@ async def _from_provider(ctx: CheckContext, check_id: str, function: str) -> lis
     section = ctx.section("storage")
     if isinstance(section, LocalStorage) or section is None:
         return [_local(check_id)]
-    return await getattr(_module(section), function)(ctx, section)
+    return await unless_rejected(ctx, section, await getattr(_module(section), function)(ctx, section))
+
+
+NOT_CHECKED = "Not checked: the credentials were rejected (see 'Credentials valid')."
+
+
+async def unless_rejected(ctx: CheckContext, section, results: list[CheckResult]) -> list[CheckResult]:
+    """A check that depends on the credentials failed: when the credentials themselves are refused, its failure
+    (an "access denied" with advice about permissions) says nothing, so it is not checked."""
+    if not any(item.status is Status.FAIL for item in results):  # refused, not silent: ask about the key
+        return results
+    rejected = getattr(_module(section), "credentials_rejected", None)
+    if rejected is None or not await rejected(ctx, section):
+        return results
+    return [replace(item, status=Status.SKIPPED, message=NOT_CHECKED, hint="", fix=None)
+            if item.status in (Status.FAIL, Status.ERROR) else item for item in results]
 
 
 @register("storage", "storage.cors", "CORS for the server's origin")
@@ -82,9 +99,10 @@ async def check_events(ctx: CheckContext):
     produced = _module(section).events(ctx, section)
     if hasattr(produced, "__anext__"):  # streams its slow end-to-end result last
         async for item in produced:
-            yield item
+            for checked in await unless_rejected(ctx, section, [item]):
+                yield checked
     else:
-        for item in await produced:
+        for item in await unless_rejected(ctx, section, await produced):
             yield item
 
 
@@ -94,7 +112,7 @@ async def check_extras(ctx: CheckContext):
     if isinstance(section, (LocalStorage, S3CompatibleStorage)) or section is None:
         yield result("storage.kms", Status.SKIPPED, "Nothing more to check for this kind of storage.")
         return
-    for item in await _module(section).extras(ctx, section):
+    for item in await unless_rejected(ctx, section, await _module(section).extras(ctx, section)):
         yield item
 
 

@@ -126,6 +126,18 @@ def _bad_key() -> CheckResult:
 # --- Account key, container, probe blob --------------------------------------------------------------------------
 
 
+async def credentials_rejected(ctx: CheckContext, section: AzureStorage) -> bool:
+    """Whether Azure refuses the account key itself (so an access denied elsewhere says nothing)."""
+    if not _key_is_base64(section.account_key.get_secret_value()):
+        return True
+    client = azure(ctx, section)
+    try:
+        await client.run(client.blobs().get_service_properties)
+    except Exception as exc:
+        return describe(exc, client, "checking the account key").message.startswith("Azure rejected the account key")
+    return False
+
+
 async def access(ctx: CheckContext, section: AzureStorage) -> list[CheckResult]:
     if not _key_is_base64(section.account_key.get_secret_value()):
         return [_bad_key()]

@@ -98,6 +98,28 @@ def error_code(exc: BaseException) -> tuple[str, int]:
     return code, status
 
 
+# What an endpoint answers when the key itself is refused (not a missing permission).
+REJECTED_CODES = frozenset({"InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException",
+                            "SignatureDoesNotMatch", "IncompleteSignature", "ExpiredToken", "ExpiredTokenException"})
+
+
+async def credentials_rejected(ctx: CheckContext, section: Any) -> bool:
+    """Whether the endpoint refuses these credentials themselves (so an access denied elsewhere says nothing)."""
+    from botocore import exceptions as bx
+
+    client = aws(ctx, section)
+    try:
+        if client.compatible:
+            await client.run(await client.open("s3"), "list_buckets")
+        else:
+            await client.run(await client.open("sts"), "get_caller_identity")
+    except (bx.NoCredentialsError, bx.PartialCredentialsError):
+        return True
+    except Exception as exc:
+        return error_code(exc)[0] in REJECTED_CODES
+    return False
+
+
 def describe(exc: BaseException, client: Aws, doing: str) -> Verdict:
     """A failed AWS call as a plain message and hint. `doing`: e.g. 'reading the bucket's CORS rules'."""
     from botocore import exceptions as bx
