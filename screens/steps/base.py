@@ -186,7 +186,8 @@ class StepView(Vertical):
     def _after_edit(self, immediate: bool = False) -> None:
         panel = self.checks_panel
         if panel is not None:
-            panel.cancel("A value changed: checks will run again when the step is valid.")
+            panel.outdated("A value changed: the earlier results were cleared; the checks run again once the step "
+                           "is valid.")
         self.wizard.refresh_steps()
         self.query_one("#step-heading", Plain).set_text(self.heading())
         self.wizard.save_soon(immediate=immediate)

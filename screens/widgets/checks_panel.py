@@ -129,6 +129,15 @@ class ChecksPanel(Vertical):
         self._note(f"Done: {len(results)} result(s). ctrl+r runs them again.")
         self.post_message(ChecksFinished(self.step, results))
 
+    def outdated(self, note: str) -> None:
+        """A value changed: results (and their fixes) about the old values must not stay on screen."""
+        self.cancel(note)
+        if self.results or self._rows().children:
+            self.results.clear()
+            self._fixes.clear()
+            self._rows().remove_children()
+        self._note(note)
+
     def cancel(self, note: str = "Stopped.") -> None:
         if self.running:
             self._generation += 1

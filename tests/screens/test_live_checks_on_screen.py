@@ -364,7 +364,8 @@ async def test_editing_a_field_stops_checks_hanging_on_a_silent_issuer(keyring, 
         await tab_to(pilot, fid("sso", "oidc", "issuer"))
         await pilot.press("end", "ctrl+u")
         await wait_for(pilot, lambda: not panel.running, what="the cancellation")
-        assert widget_text(app, "#checks-note") == "A value changed: checks will run again when the step is valid."
+        assert widget_text(app, "#checks-note") == ("A value changed: the earlier results were cleared; the checks run "
+                                                    "again once the step is valid.")
         kept = dict(panel.results)  # only what had finished before the edit (the quick license row)
         assert set(kept) <= {"sso.license"}, kept
 
@@ -473,3 +474,25 @@ async def test_no_row_says_running_once_the_checks_are_done(keyring, redis_tls: 
             assert len(rows(app)) == len(app.view.checks_panel.results) > 1, rows(app)
         finally:
             await pilot.press("ctrl+q")
+
+
+async def test_results_about_old_values_are_cleared_at_once_and_an_emptied_license_is_checked(keyring):
+    from tests.screens.helpers import license_token
+
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        await open_step(pilot, "license")
+        await type_secret(pilot, "license", ("key",), license_token())
+        await checks_settled(pilot)
+        assert any(text.startswith("✓ ok") for text in rows(app))
+        # A malformed paste: the earlier "✓ ok" must not stay on screen next to the field's error.
+        await type_secret(pilot, "license", ("key",), "abc.def")
+        assert rows(app) == [] and "earlier results were cleared" in widget_text(app, "#checks-note")
+        assert app.flow.status("license") == StepStatus.EDITED
+        # Emptied again (an unlicensed server is a valid choice): checked again, not left "edited".
+        await tab_to(pilot, fid("license", "key"))
+        await pilot.press("end", "ctrl+u", "tab")
+        await checks_settled(pilot)
+        assert app.flow.status("license") != StepStatus.EDITED
+        await pilot.press("ctrl+q")
