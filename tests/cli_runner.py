@@ -12,8 +12,8 @@ from pathlib import Path
 def run_wizard(*args: str, state: Path, home: Path, passphrase: str | None, env_extra: dict | None = None,
                stdin: str = "", timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
-    env.update(WANDB_LOCAL_SETUP_HOME=str(state), WANDB_LOCAL_SETUP_KEYRING="cryptfile", HOME=str(home),
-               **(env_extra or {}))
+    env.update({"WANDB_LOCAL_SETUP_HOME": str(state), "WANDB_LOCAL_SETUP_KEYRING": "cryptfile", "HOME": str(home),
+                **(env_extra or {})})  # env_extra may choose another keyring
     if passphrase is not None:
         env["WANDB_LOCAL_SETUP_PASSPHRASE"] = passphrase
     result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, encoding="utf-8",

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,10 +50,6 @@ class PassphraseRequired(NoBackend):
     """Only the encrypted-file keyring is usable and no passphrase was given for it."""
 
 
-class PlaintextRefused(SecretsError):
-    """A plain-text keyring was asked for without the caller's explicit opt-in."""
-
-
 class KeyringLocked(SecretsError):
     """The system keyring is locked and cannot be unlocked from here."""
 
@@ -83,17 +79,17 @@ def service_name(session: str) -> str:
     return f"{APP_NAME}/{session}"
 
 
-def describe_backend(backend: str | None = None, *, allow_plaintext: bool = False) -> BackendChoice:
+def describe_backend(backend: str | None = None) -> BackendChoice:
     """The keyring open_store() would use. Never raises: a choice that cannot work carries `problem`."""
     try:
-        return _choose(backend, allow_plaintext)
+        return _choose(backend)
     except SecretsError as exc:
         return BackendChoice(kind="none", name="No usable keyring", problem=str(exc))
     except OSError as exc:  # e.g. an unreadable state directory
         return BackendChoice(kind="none", name="No usable keyring", problem=f"The keyring cannot be chosen: {exc}")
 
 
-def describe_backend_at_once(backend: str | None = None, *, allow_plaintext: bool = False) -> BackendChoice | None:
+def describe_backend_at_once(backend: str | None = None) -> BackendChoice | None:
     """describe_backend() when the answer needs no D-Bus round trip (a forced file keyring, or no D-Bus session,
     as over SSH), so the first screen can ask the passphrase straight away; None when D-Bus must be asked."""
     kind = (backend if backend is not None else os.environ.get(BACKEND_ENV, "")).strip().lower()
@@ -101,12 +97,11 @@ def describe_backend_at_once(backend: str | None = None, *, allow_plaintext: boo
     automatic = kind in ("", "auto")
     if kind == "secretservice" or (automatic and (native or os.environ.get("DBUS_SESSION_BUS_ADDRESS"))):
         return None
-    return describe_backend(backend, allow_plaintext=allow_plaintext)
+    return describe_backend(backend)
 
 
 def open_store(
-    backend: str | None = None, *, passphrase: Passphrase = None, allow_plaintext: bool = False,
-    choice: BackendChoice | None = None,
+    backend: str | None = None, *, passphrase: Passphrase = None, choice: BackendChoice | None = None,
 ) -> SecretStore:
     """Choose a keyring and unlock it now, so that a locked keyring or a wrong passphrase shows up at once.
 
@@ -116,7 +111,7 @@ def open_store(
     Raises SecretsError.
     """
     if choice is None or choice.problem:
-        choice = _choose(backend, allow_plaintext)
+        choice = _choose(backend)
     with _translated(choice, "open the keyring"):
         if choice.path is not None:
             ensure_private_dir(choice.path.parent)
@@ -203,17 +198,16 @@ def _check_name(what: str, value: str) -> None:
         raise ValueError(f"a {what} must be a non-empty string without control characters")
 
 
-def _choose(backend: str | None, allow_plaintext: bool) -> BackendChoice:
+PLAINTEXT_WARNING = ("secrets are kept in a plain-text file, NOT encrypted ({path}): anyone who can read it gets "
+                     f"them. {BACKEND_ENV}=cryptfile keeps them encrypted.")
+
+
+def _choose(backend: str | None) -> BackendChoice:
     raw = backend if backend is not None else os.environ.get(BACKEND_ENV, "")
     kind = raw.strip().lower()
-    if kind == "plaintext":
-        if not allow_plaintext:
-            raise PlaintextRefused(
-                "Keeping secrets in a plain-text file was refused: anyone who can read the file gets them. "
-                f"Use the encrypted-file keyring ({BACKEND_ENV}=cryptfile) or confirm plain-text storage "
-                "explicitly in the wizard."
-            )
-        return _file_choice("plaintext")
+    if kind == "plaintext":  # never chosen automatically: naming it is the admin's confirmation, for every command
+        choice = _file_choice("plaintext")
+        return replace(choice, note=PLAINTEXT_WARNING.format(path=_tilde(choice.path)))
     if kind == "cryptfile":
         return _file_choice("cryptfile")
     if kind == "secretservice":

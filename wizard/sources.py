@@ -22,7 +22,10 @@ def passphrase_prompt(choice: secrets.BackendChoice) -> str | None:
 
 
 def open_keyring() -> secrets.SecretStore:
-    return secrets.open_store(passphrase=passphrase_prompt)
+    store = secrets.open_store(passphrase=passphrase_prompt)
+    if store.choice.kind == "plaintext":  # named explicitly: allowed for every command, never silently
+        print(f"wandb-local-setup: warning: {store.choice.note}", file=sys.stderr)
+    return store
 
 
 @dataclass

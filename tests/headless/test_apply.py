@@ -235,3 +235,19 @@ def test_compose_export_with_files_and_host_entries_gets_the_stand_in_ready(tmp_
             "NetworkSettings"]["Networks"][f"{project}_default"]["IPAddress"]) >= 1
     finally:
         subprocess.run([*compose, "down", "-v"], capture_output=True, cwd=out.parent, timeout=120)
+
+
+def test_a_plaintext_keyring_named_explicitly_works_for_every_command_with_a_warning(tmp_path, home, docker_client,  # noqa: F811
+                                                                                     docker_names, standin_image):
+    """WANDB_LOCAL_SETUP_KEYRING=plaintext used to mean "yes" to check and "no" to apply: naming it is the
+    confirmation, the same for every command, and each says so on stderr."""
+    license_key = make_license()
+    path = _answers(tmp_path, docker_names, standin_image, free_port())
+    env = {"T_LICENSE": license_key, "WANDB_LOCAL_SETUP_KEYRING": "plaintext"}
+    applied = cli(home, "apply", "--answers", str(path), "--dry-run", env_extra=env)
+    assert applied.returncode == 0, applied.stderr
+    assert "warning: secrets are kept in a plain-text file, NOT encrypted" in applied.stderr
+    shown = cli(home, "sessions", "show", docker_names("session"), env_extra=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "NOT encrypted" in shown.stderr and license_key not in shown.stdout + shown.stderr
+    assert (home / "keyring" / "plaintext-secrets.cfg").exists()

@@ -29,7 +29,6 @@ from wizard.secrets import (
     KeyringLocked,
     NoBackend,
     PassphraseRequired,
-    PlaintextRefused,
     SecretsError,
     WrongPassphrase,
 )
@@ -327,16 +326,15 @@ def test_the_encrypted_file_never_prompts_on_the_terminal(prepared_cryptfile, tm
 # --- Plain text -----------------------------------------------------------------------------------------------
 
 
-def test_plaintext_only_with_explicit_opt_in(state_home, monkeypatch):
-    with pytest.raises(PlaintextRefused, match="WANDB_LOCAL_SETUP_KEYRING=cryptfile"):
-        secrets.open_store(backend="plaintext")
-    monkeypatch.setenv("WANDB_LOCAL_SETUP_KEYRING", "plaintext")
-    with pytest.raises(PlaintextRefused):
-        secrets.open_store(passphrase=PASSPHRASE)
-    assert secrets.describe_backend().problem
-    assert not state_home.joinpath("keyring").exists()
+def test_plaintext_only_when_named_and_always_with_a_warning(state_home, monkeypatch):
+    monkeypatch.delenv("WANDB_LOCAL_SETUP_KEYRING", raising=False)
+    assert secrets.describe_backend().kind != "plaintext"  # never chosen automatically
+    monkeypatch.setenv("WANDB_LOCAL_SETUP_KEYRING", "plaintext")  # naming it is the confirmation
+    choice = secrets.describe_backend()
+    assert choice.kind == "plaintext" and not choice.problem
+    assert "NOT encrypted" in choice.note and "WANDB_LOCAL_SETUP_KEYRING=cryptfile" in choice.note
 
-    store = secrets.open_store(allow_plaintext=True)
+    store = secrets.open_store()
     assert "NOT encrypted" in store.backend_name
     value = canary()
     store.set("plain", "storage.s3_compatible.secret_key", value)
