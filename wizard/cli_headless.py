@@ -55,7 +55,12 @@ def _source(args: argparse.Namespace) -> sources.Source:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    source = _source(args)
+    try:
+        source = _source(args)
+    except (answers_mod.AnswersInvalid, draft.ConfigErrors) as exc:
+        if args.json:  # machine readers get the problems too (the exit code and stderr stay as they are)
+            print(report.invalid_json(setting_errors(exc)), end="")
+        raise
     reports = run_checks(source, args)
     print(report.as_json(reports) if args.json else report.as_text(reports), end="")
     return exit_code(reports)
@@ -109,6 +114,13 @@ def sessions_copy(args: argparse.Namespace) -> int:
         keyring.set(args.target, secret_id, value)
     print(f"copied session '{args.source}' to '{args.target}' ({len(found)} secrets)")
     return 0
+
+
+def setting_errors(exc: Exception) -> list[report.SettingError]:
+    if isinstance(exc, answers_mod.AnswersInvalid):
+        return [report.SettingError(exc.filename, error.line, error.key, error.message) for error in exc.errors]
+    return [report.SettingError(None, None, ".".join((error.step, *error.path)), f"{error.label}: {error.message}")
+            for error in exc.errors]
 
 
 def describe_invalid(exc: Exception) -> tuple[int, str] | None:

@@ -10,7 +10,7 @@ from wizard.checks.engine import CheckResult, Status
 from wizard.steps import CONFIG_STEPS, step_title
 from wizard.text import printable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: "errors" (a refused answers file or incomplete configuration), overall "invalid"
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,29 @@ def as_text(reports: list[StepReport]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class SettingError:
+    """Why the configuration could not be checked at all: where (file and line, when there is a file) and which
+    setting."""
+
+    file: str | None
+    line: int | None
+    setting: str
+    message: str
+
+
+def invalid_json(errors: list[SettingError]) -> str:
+    """The report of a configuration that was refused before any check ran."""
+    return _dumps({"schema_version": SCHEMA_VERSION, "overall": "invalid", "steps": [],
+                   "errors": [{"file": e.file, "line": e.line, "setting": e.setting, "message": e.message}
+                              for e in errors]})
+
+
 def as_json(reports: list[StepReport]) -> str:
     data = {
         "schema_version": SCHEMA_VERSION,
         "overall": overall(reports).value,
+        "errors": [],
         "steps": [
             {
                 "step": report.step,
@@ -80,6 +99,10 @@ def as_json(reports: list[StepReport]) -> str:
             if report.step in CONFIG_STEPS
         ],
     }
+    return _dumps(data)
+
+
+def _dumps(data: dict) -> str:
     text = json.dumps(data, indent=2, ensure_ascii=False)
     # JSON escapes C0 controls (ESC becomes \u001b) but not DEL and C1 (CSI U+009B): escape them too, so no
     # outside text can drive the terminal the report is printed on (they only occur inside strings: same data).

@@ -100,6 +100,14 @@ def test_invalid_answers_exit_9_with_lines(tmp_path, home):
     assert "answers.toml:2: host.url: Server URL: scheme 'ftp' is not supported" in result.stderr
     assert "answers.toml:6: database.password: holds a literal secret" in result.stderr
     assert "literal-secret" not in result.stderr
+    # With --json the refusal is a report too: file, line, setting and message of each problem.
+    result = cli(home, "check", "--answers", str(path), "--json")
+    assert result.returncode == 9 and "answers.toml:2" in result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)
+    assert report["overall"] == "invalid" and report["steps"] == []
+    assert {(e["line"], e["setting"]) for e in report["errors"]} == {(2, "host.url"), (6, "database.password")}
+    assert all(e["file"] == str(path) for e in report["errors"]) and "literal-secret" not in result.stdout
 
 
 def test_check_needs_a_source(home):
