@@ -446,3 +446,19 @@ async def test_unusable_ca_file_is_reported_before_any_request(oidc_provider, tm
     assert results["sso.discovery"].status is Status.ERROR
     assert "missing-ca.pem cannot be used" in results["sso.discovery"].message
     assert results["sso.callback"].status is Status.ERROR
+
+
+@pytest.mark.parametrize("style", ["basic", "post"])
+async def test_the_code_exchange_authenticates_the_client_both_ways(oidc_provider, style):
+    """HTTP Basic (tried first) and client_secret_post each carry the secret: a good one passes authentication
+    (the made-up code is then refused as invalid_grant), a wrong one does not (invalid_client)."""
+    from wizard.checks import net
+    from wizard.checks import sso as sso_checks
+
+    ctx = _ctx("oidc", PKCE_HOST, issuer=oidc_provider.issuer, client_id="wandb-confidential", auth_method="pkce")
+    settings = sso_checks._settings(ctx)
+    async with net.client(ctx) as http:
+        endpoint = _real_document(oidc_provider)["token_endpoint"]
+        good = await sso_checks._exchange(http, endpoint, settings, net.Deadline(5), CONFIDENTIAL_SECRET, style)
+        wrong = await sso_checks._exchange(http, endpoint, settings, net.Deadline(5), "canary-wrong-9c9c", style)
+    assert (good, wrong) == ("invalid_grant", "invalid_client")

@@ -302,7 +302,7 @@ async def _exchange(http, endpoint: str, settings: op.SSOSettings, deadline: net
         auth = (settings.client_id, secret)
     elif secret is not None:
         form["client_secret"] = secret
-    reply = await net.fetch(http, endpoint, form=form, timeout=deadline.left(), limit=20_000)
+    reply = await net.fetch(http, endpoint, form=form, auth=auth, timeout=deadline.left(), limit=20_000)
     return _token_error(reply)
 
 
