@@ -194,7 +194,6 @@ class ReviewSection:
 @dataclass
 class Review:
     sections: list[ReviewSection]
-    environment: list[render.EnvVar] = field(default_factory=list)  # masked; empty when the config has errors
     errors: list[draft.FieldError] = field(default_factory=list)
     inputs: Any = None  # the container's inputs, masked (wizard.container.ContainerInputs); None with errors
 
@@ -543,7 +542,7 @@ class WizardFlow:
             errors: list[draft.FieldError] = []
         except draft.ConfigErrors as exc:
             inputs, errors = None, exc.errors
-        return Review(sections, list(inputs.env) if inputs else [], errors, inputs)
+        return Review(sections, errors, inputs)
 
     def _rows(self, step: str) -> list[ReviewRow]:
         rows = []

@@ -13,8 +13,8 @@ from wizard import config as c
 from wizard.container import FILES_DIR, ContainerInputs, Endpoint, EnvVar, Mount, host_entries_for
 from wizard.text import MASK
 
-__all__ = ["MASK", "EnvVar", "container_inputs", "section_inputs", "render_environment", "environment_dict",
-           "secret_names", "reveal", "mask", "placeholder", "placeholder_name"]
+__all__ = ["MASK", "EnvVar", "container_inputs", "section_inputs", "environment_dict", "reveal", "mask", "placeholder",
+           "placeholder_name"]
 
 # How a secret appears in the output: reveal (for the container), mask (for screens), placeholder (for exports).
 SecretView = Callable[[str, str], str]  # (secret id, secret value) -> text
@@ -130,11 +130,11 @@ def _s3_compatible(section: c.S3CompatibleStorage, out: _Parts) -> None:
     out.put("BUCKET", f"s3://{quote(section.access_key, safe='')}:{secret}@{section.endpoint}/{section.bucket}{query}",
             True)
     out.put("BUCKET_QUEUE", "internal://")
-    host, port = endpoint_host_port(section)
+    host, port = _endpoint_host_port(section)
     out.endpoints.append(Endpoint("BUCKET", "storage.s3_compatible.endpoint", host, port, browser=True))
 
 
-def endpoint_host_port(section: c.S3CompatibleStorage) -> tuple[str, int]:
+def _endpoint_host_port(section: c.S3CompatibleStorage) -> tuple[str, int]:
     host, sep, port = section.endpoint.rpartition(":") if section.endpoint.count(":") == 1 else ("", "", "")
     if not sep:
         return section.endpoint.strip("[]"), 443 if section.tls else 80
@@ -254,13 +254,6 @@ def container_inputs(cfg: c.InstallConfig, view: SecretView = reveal) -> Contain
     return total
 
 
-def render_environment(cfg: c.InstallConfig, view: SecretView = reveal) -> list[EnvVar]:
-    return list(container_inputs(cfg, view).env)
-
-
 def environment_dict(cfg: c.InstallConfig, view: SecretView = reveal) -> dict[str, str]:
     return container_inputs(cfg, view).environment()
 
-
-def secret_names(cfg: c.InstallConfig) -> frozenset[str]:
-    return container_inputs(cfg, mask).secret_names

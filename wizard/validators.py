@@ -100,10 +100,9 @@ def is_loopback_host(host: str) -> bool:
 
 def _private_ip(host: str) -> bool:
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host.strip("[]")).is_private  # loopback ranges are private too
     except ValueError:
         return False
-    return address.is_private or address.is_loopback
 
 
 def issuer_url(value: str) -> str:

@@ -29,7 +29,7 @@ from tests.services.gcs_emulator import gcs_emulator  # noqa: F401 (fixture)
 from tests.services.host_address import machine_address
 from tests.services.local_process import free_port
 from tests.services.mariadb import MariaDB, mariadb  # noqa: F401 (fixtures)
-from tests.services.moto_server import MotoServer, moto_server  # noqa: F401 (fixtures)
+from tests.services.moto_server import moto_server  # noqa: F401 (fixtures)
 from tests.services.redis_tls import RedisServer, _redis_tls_server, redis_tls  # noqa: F401 (fixtures)
 from tests.services.standin_image import (  # noqa: F401 (fixtures)
     dependency_errors,

@@ -146,7 +146,7 @@ def test_secret_extra_options_live_in_the_keyring(state_home, keyring):
     assert inputs.environment()["GORILLA_API_TOKEN"] == canary and "GORILLA_API_TOKEN" in inputs.secret_names
     assert render.container_inputs(flow.build_config(), render.placeholder).environment()["LDAP_BIND_PW"] == \
         "${SERVER_EXTRA_ENV_LDAP_BIND_PW}"
-    assert canary not in str(flow.review().environment)
+    assert canary not in str(flow.review().inputs)
 
     # Reopened, the value comes back from the keyring.
     flow.close()

@@ -29,9 +29,7 @@ from wizard.render import (
     environment_dict,
     mask,
     placeholder,
-    render_environment,
     reveal,
-    secret_names,
 )
 from wizard.steps import CONFIG_STEPS
 
@@ -212,7 +210,7 @@ def rendered(cfg: c.InstallConfig) -> dict[str, Any]:
     result: dict[str, Any] = {
         "environment": environment_dict(cfg),
         "masked": environment_dict(cfg, mask),
-        "secret_names": sorted(secret_names(cfg)),
+        "secret_names": sorted(inputs.secret_names),
     }
     if inputs.mounts:
         result["mounts"] = [[mount.source, mount.target, mount.secret] for mount in inputs.mounts]
@@ -245,7 +243,7 @@ def test_masked_view_hides_every_secret(name):
     for text in (json.dumps(masked), json.dumps(placeholders)):
         for secret in CASES[name][1].values():
             assert secret not in text
-    for item in render_environment(cfg, mask):
+    for item in container_inputs(cfg, mask).env:
         assert (MASK in item.value) == item.secret, item
 
 
@@ -254,12 +252,12 @@ def test_only_secret_variables_differ_between_views(name):
     cfg = build(name)
     revealed, masked = environment_dict(cfg), environment_dict(cfg, mask)
     assert revealed.keys() == masked.keys()
-    assert {key for key in revealed if revealed[key] != masked[key]} == secret_names(cfg)
+    assert {key for key in revealed if revealed[key] != masked[key]} == container_inputs(cfg).secret_names
 
 
 def test_host_is_always_set_first():
     for name in CASES:
-        assert render_environment(build(name))[0].name == "HOST"
+        assert container_inputs(build(name)).env[0].name == "HOST"
 
 
 def test_placeholder_view_names_the_keyring_id():
@@ -288,7 +286,7 @@ def test_secret_view_is_called_with_the_keyring_id_and_raw_value():
 
 
 def test_env_var_type():
-    assert render_environment(c.InstallConfig()) == [EnvVar("HOST", "http://localhost:8080", False)]
+    assert list(container_inputs(c.InstallConfig()).env) == [EnvVar("HOST", "http://localhost:8080", False)]
 
 
 # --- Round trip through the draft ------------------------------------------------------------------------------
