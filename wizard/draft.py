@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from wizard import config
+from wizard.providers.base import FieldProblem, provider_key
 from wizard.steps import CONFIG_STEPS, step_title
 
 
@@ -32,10 +33,6 @@ class ConfigErrors(ValueError):
     def __init__(self, errors: list[FieldError]):
         self.errors = errors
         super().__init__("\n".join(str(error) for error in errors))
-
-
-def provider_key(provider: str) -> str:
-    return provider.replace("-", "_")
 
 
 def default_provider(step: str) -> str | None:
@@ -191,7 +188,7 @@ def _field_errors(step: str, draft: Mapping[str, Any], exc: ValidationError) -> 
         if loc and loc[0] == model.__name__:  # discriminated unions prefix the member's tag
             loc = loc[1:]
         problem = (error.get("ctx") or {}).get("error")
-        if isinstance(problem, config.FieldProblem):  # a cross-field check names the field to correct
+        if isinstance(problem, FieldProblem):  # a cross-field check names the field to correct
             loc += (problem.field,)
         if error["type"] == "union_tag_invalid":
             errors.append(FieldError(step, ("provider",), "Provider", _message(error)))

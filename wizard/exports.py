@@ -104,6 +104,13 @@ def compose_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
     return header + _yaml(data)
 
 
+def _in_container(section) -> bool:
+    from wizard import providers
+
+    provider = providers.of(section)
+    return provider is not None and provider.in_container
+
+
 def helm_values(cfg: c.InstallConfig, with_secrets: bool) -> str:
     """Values for W&B's single-container chart (charts/wandb): the image and the server's environment."""
     env = render.environment_dict(cfg, _view(with_secrets))
@@ -111,8 +118,8 @@ def helm_values(cfg: c.InstallConfig, with_secrets: bool) -> str:
         "webservice": {"image": {"repository": cfg.server.image, "tag": cfg.server.tag}},
         "global": {"extraEnv": env},
         # The chart installs its own MySQL and Redis unless the server is given external ones.
-        "mysql": {"install": isinstance(cfg.database, c.EmbeddedDatabase)},
-        "redis": {"install": isinstance(cfg.cache, c.EmbeddedCache)},
+        "mysql": {"install": _in_container(cfg.database)},
+        "redis": {"install": _in_container(cfg.cache)},
     }
     header = "# Helm values for W&B's single-container chart (wandb/wandb), written by wandb-local-setup.\n"
     if not with_secrets:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from wizard import validators as v
-from wizard.draft import provider_key
-from wizard.text import MASK
+from wizard.providers.base import provider_key
 
 DEFAULT_HOST = "http://localhost:8080"
 
@@ -44,8 +43,9 @@ def host_url(values: Mapping[str, Mapping[str, Any]]) -> str:
         return "<SERVER-URL>"
 
 
-def _value(draft: Mapping[str, Any], name: str, check: Callable[[str], str] | None, placeholder: str,
-           missing: list[str]) -> str:
+def draft_value(draft: Mapping[str, Any], name: str, check: Callable[[str], str] | None, placeholder: str,
+                missing: list[str]) -> str:
+    """A draft field's value once it is valid, else <PLACEHOLDER> (and its name appended to `missing`)."""
     raw = str(draft.get(name) or "").strip()
     if raw and check is not None:
         try:
@@ -58,39 +58,20 @@ def _value(draft: Mapping[str, Any], name: str, check: Callable[[str], str] | No
     return raw
 
 
-def _provider_draft(step_draft: Mapping[str, Any], provider: str) -> Mapping[str, Any]:
-    return step_draft.get(provider_key(provider)) or {}
+def provider_draft(values: Mapping[str, Mapping[str, Any]], step: str, provider: str) -> Mapping[str, Any]:
+    """One provider's draft values in a step."""
+    return (values.get(step) or {}).get(provider_key(provider)) or {}
 
 
-# --- SSO -------------------------------------------------------------------------------------------------------
-
-
-def sso_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
-    sso = values.get("sso") or {}
-    provider = str(sso.get("provider") or "none")
-    if provider == "none":
-        return []
-    host = host_url(values)
-    items = [
-        Instruction(
-            "sso.callback", "Callback URL", f"{host}/oidc/callback",
-            note="Allow it as a callback (redirect) URL of the application client in your identity provider.",
-        )
+def s3_cors_instructions(origin: str) -> list[Instruction]:
+    """The bucket CORS rule of an S3 API (Amazon S3 and S3-compatible stores)."""
+    return [
+        Instruction("storage.cors-json", "Bucket CORS rule (JSON)", s3_cors_json(origin),
+                    note="S3 console › your bucket › Permissions › CORS. Lets browsers upload and download "
+                         "files directly."),
+        Instruction("storage.cors-xml", "Bucket CORS rule (XML)", s3_cors_xml(origin),
+                    note="The same rule for older tools and MinIO."),
     ]
-    if provider == "okta":
-        items.append(Instruction(
-            "sso.logout", "Sign-out redirect URL", f"{host}/logout",
-            note="Okta › your app › General › Sign-out redirect URIs.",
-        ))
-    else:
-        items.append(Instruction(
-            "sso.logout", "Logout URL", host,
-            note="Allow it as the sign-out (logout) URL: where users land after signing out.",
-        ))
-    return items
-
-
-# --- Storage ---------------------------------------------------------------------------------------------------
 
 
 def s3_cors_json(origin: str) -> str:
@@ -125,138 +106,7 @@ def _xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def sqs_policy(region: str, queue: str, bucket: str, account: str = "<AWS-ACCOUNT-ID>") -> str:
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "s3.amazonaws.com"},
-            "Action": ["sqs:SendMessage"],
-            "Resource": f"arn:aws:sqs:{region}:{account}:{queue}",
-            "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
-        }],
-    }
-    return json.dumps(policy, indent=2)
-
-
-def storage_settings(values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str]) -> list[Instruction]:
-    """BUCKET, BUCKET_QUEUE, AWS_REGION, AZURE_STORAGE_*: what the container gets, which are also the values of
-    System Settings › File storage. Shown once the step is valid; secrets masked, copied for real."""
-    from wizard.checks.storage_common import STORAGE_VARIABLES
-    from wizard.draft import validate_step
-    from wizard.render import mask, reveal, section_inputs
-
-    section, errors = validate_step("storage", values.get("storage") or {}, secrets)
-    if errors or section is None or section.provider == "local":
-        return []
-    shown = container_lines(section_inputs(section, mask))
-    copied = container_lines(section_inputs(section, reveal), STORAGE_VARIABLES)
-    return [Instruction("storage.settings", "What the server container gets", shown, copy_text=copied,
-                        note="The copy holds the System Settings › File storage values (secrets included).")]
-
-
-def storage_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
-    storage = values.get("storage") or {}
-    provider = str(storage.get("provider") or "local")
-    origin = host_url(values)
-    draft = _provider_draft(storage, provider)
-    missing: list[str] = []
-    if provider in ("s3", "s3-compatible"):
-        items = [
-            Instruction("storage.cors-json", "Bucket CORS rule (JSON)", s3_cors_json(origin),
-                        note="S3 console › your bucket › Permissions › CORS. Lets browsers upload and download "
-                             "files directly."),
-            Instruction("storage.cors-xml", "Bucket CORS rule (XML)", s3_cors_xml(origin),
-                        note="The same rule for older tools and MinIO."),
-        ]
-        if provider == "s3":
-            queue = str(draft.get("queue") or "").strip()
-            if queue:
-                region = _value(draft, "region", v.aws_region, "REGION", missing)
-                bucket = _value(draft, "bucket", v.s3_bucket, "BUCKET", missing)
-                items.append(Instruction(
-                    "storage.sqs-policy", "SQS queue access policy",
-                    sqs_policy(region, _value(draft, "queue", v.sqs_queue_name, "QUEUE", missing), bucket),
-                    note="SQS › your queue › Access policy. Replace <AWS-ACCOUNT-ID> with your 12-digit account "
-                         "ID; then send the bucket's s3:ObjectCreated:* events to the queue.",
-                    placeholders=("AWS-ACCOUNT-ID", *missing),
-                ))
-        return items
-    if provider == "gcs":
-        bucket = _value(draft, "bucket", v.gcs_bucket, "BUCKET", missing)
-        items = [Instruction(
-            "storage.gcs-cors", "Bucket CORS rule (JSON)",
-            json.dumps([{"origin": [origin], "method": ["GET", "HEAD", "PUT"], "responseHeader": ["*"],
-                         "maxAgeSeconds": 3000}], indent=2),
-            note=f"Save it as cors.json, then run: gsutil cors set cors.json gs://{bucket}",
-        )]
-        topic = str(draft.get("topic") or "").strip()
-        if topic:
-            project = str(draft.get("project") or "").strip()
-            topic_ref = _value(draft, "topic", v.pubsub_name, "TOPIC", missing)
-            if project:
-                topic_ref = f"projects/{_value(draft, 'project', v.gcp_project, 'PROJECT', missing)}/topics/{topic_ref}"
-            items.append(Instruction(
-                "storage.gsutil", "Bucket notification to Pub/Sub",
-                f"gsutil notification create -t {topic_ref} -f json gs://{bucket}",
-                note="Run where gsutil is logged in. The Cloud Storage service agent needs "
-                     "roles/pubsub.publisher on the topic.",
-                placeholders=tuple(missing),
-            ))
-        return items
-    if provider == "azure":
-        account = _value(draft, "account", v.azure_account, "ACCOUNT", missing)
-        return [Instruction(
-            "storage.azure-cors", "Blob service CORS rule (Azure CLI)",
-            f"az storage cors add --account-name {account} --services b --methods GET HEAD PUT "
-            f"--origins {origin} --allowed-headers '*' --exposed-headers '*' --max-age 3600",
-            note="Or in the portal: Storage account › CORS › Blob service: origin = the server URL, methods "
-                 "GET, HEAD, PUT, all headers allowed and exposed.",
-            placeholders=tuple(missing),
-        )]
-    return []
-
-
-# --- Database --------------------------------------------------------------------------------------------------
-
-
-def mysql_statements(user: str, database: str, password: str) -> str:
-    def quoted(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("'", "\\'")
-
-    return "\n".join([
-        f"CREATE USER '{quoted(user)}'@'%' IDENTIFIED BY '{quoted(password)}';",
-        f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;",
-        f"GRANT ALL ON `{database}`.* TO '{quoted(user)}'@'%' WITH GRANT OPTION;",
-    ])
-
-
-def database_instructions(values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str] | None = None
-                          ) -> list[Instruction]:
-    database = values.get("database") or {}
-    if str(database.get("provider") or "embedded") != "mysql":
-        return []
-    draft = _provider_draft(database, "mysql")
-    user = str(draft.get("user") or "wandb_local").strip()
-    name = str(draft.get("database") or "wandb_local").strip()
-    password = (secrets or {}).get("database.mysql.password") or ""
-    return [Instruction(
-        "database.mysql-sql", "Database and user (SQL)",
-        mysql_statements(user, name, MASK if password else "<PASSWORD>"),
-        copy_text=mysql_statements(user, name, password or "<PASSWORD>"),
-        note="Run as a MySQL administrator. " + ("The copy holds the password you entered." if password
-                                                 else "Enter the password above, or replace <PASSWORD>."),
-    )]
-
-
-# --- Slack -----------------------------------------------------------------------------------------------------
-
-
-def slack_instructions(values: Mapping[str, Mapping[str, Any]]) -> list[Instruction]:
-    return [Instruction(
-        "slack.redirect", "Slack redirect URL", host_url(values),
-        note="Slack app › OAuth & Permissions › Redirect URLs. Also give the bot the incoming-webhook scope.",
-    )]
+# --- What the server container gets --------------------------------------------------------------------------
 
 
 def container_lines(inputs, names: tuple[str, ...] | None = None) -> str:
@@ -273,32 +123,39 @@ def container_lines(inputs, names: tuple[str, ...] | None = None) -> str:
 
 def server_inputs(step: str, values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str]
                   ) -> list[Instruction]:
-    """What the server container gets from this step (secrets masked, in the copy too). Shown once it is valid."""
+    """What the server container gets from this step (secrets masked), once the step is valid. For File storage
+    the copy holds the real values of the System Settings › File storage page (secrets included)."""
+    from wizard.checks.storage_common import STORAGE_VARIABLES
     from wizard.draft import validate_step
-    from wizard.render import mask, section_inputs
+    from wizard.providers import of
+    from wizard.render import mask, reveal, section_inputs
 
     section, errors = validate_step(step, values.get(step) or {}, secrets)
-    if errors or section is None:
+    provider = of(section)
+    if errors or section is None or (provider is not None and provider.in_container):
         return []
     text = container_lines(section_inputs(section, mask))
     if not text:
         return []
+    if step == "storage":
+        return [Instruction("storage.settings", "What the server container gets", text,
+                            copy_text=container_lines(section_inputs(section, reveal), STORAGE_VARIABLES),
+                            note="The copy holds the System Settings › File storage values (secrets included).")]
     return [Instruction(f"{step}.server", "What the server container gets", text,
                         note="Exactly what the launcher and every export give the container; the checks test it.")]
 
 
 def for_step(step: str, values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str] | None = None
              ) -> list[Instruction]:
-    """Every text to paste elsewhere for one step, built from the session's draft values."""
+    """Every text to paste elsewhere for one step, built from the session's draft values, and what the server
+    container gets from it."""
+    from wizard import providers
+
     secrets = secrets or {}
-    if step == "sso":
-        return sso_instructions(values) + server_inputs(step, values, secrets)
-    if step == "storage":
-        return storage_instructions(values) + storage_settings(values, secrets)
-    if step == "database":
-        return database_instructions(values, secrets) + server_inputs(step, values, secrets)
-    if step == "cache":
-        return server_inputs(step, values, secrets)
-    if step == "slack":
-        return slack_instructions(values)
-    return []
+    chosen = providers.for_step(step)
+    if not chosen:
+        return []
+    key = str((values.get(step) or {}).get("provider") or next(iter(chosen))) if len(chosen) > 1 else next(iter(chosen))
+    provider = chosen.get(key)
+    own = provider.instructions(values, secrets) if provider is not None else []
+    return own + server_inputs(step, values, secrets)

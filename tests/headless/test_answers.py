@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from wizard import answers, draft, render
-from wizard.config import CognitoSSO, GcsStorage
+from wizard.providers.cognito import CognitoSSO
+from wizard.providers.gcs import GcsStorage
 from tests.jws import make_license
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "answers-example.toml"

@@ -18,7 +18,7 @@ from tests.services.mariadb import (  # noqa: F401 (fixtures)
     MariaDB, mariadb, mariadb_settings, mariadb_without_tls,
 )
 from wizard.checks import CheckContext, Status
-from wizard.checks import database as db_checks
+from wizard.providers import mysql as db_checks
 from wizard.checks.engine import checks_for, collect
 from wizard.draft import validate_step
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.services.local_process import free_port
 from wizard.checks import CheckContext, Status
-from wizard.checks import slack as slack_checks
+from wizard.providers import slack as slack_checks
 from wizard.checks.engine import checks_for, collect
 from wizard.draft import validate_step
 

@@ -10,6 +10,10 @@ from tests.screens.helpers import (
     choose, fid, license_token, next_step, ready, screen_text, settle, tab_to, type_field, wait_for,
 )
 from wizard import config, draft
+from wizard.providers.mysql import MySQLDatabase
+from wizard.providers.oidc import OidcSSO
+from wizard.providers.redis import RedisCache
+from wizard.providers.s3 import S3Storage
 from wizard.steps import CONFIG_STEPS, StepStatus
 
 CANARY = "CANARY-db-pw-7f3a"
@@ -119,14 +123,14 @@ async def test_every_step_with_a_non_default_provider(keyring, state_home):
     cfg = draft.build_config(saved["values"], stored)
     assert cfg.license.key == SecretStr(token)
     assert cfg.host.url == "http://127.0.0.1:9080"
-    assert cfg.sso == config.OidcSSO(issuer="https://idp.example.com/realms/wandb", client_id="wandb-web",
+    assert cfg.sso == OidcSSO(issuer="https://idp.example.com/realms/wandb", client_id="wandb-web",
                                      auth_method="pkce")
-    assert cfg.storage == config.S3Storage(bucket="acme-wandb", region="eu-central-1", queue="wandb-events",
+    assert cfg.storage == S3Storage(bucket="acme-wandb", region="eu-central-1", queue="wandb-events",
                                            instance_role=True)
-    assert isinstance(cfg.database, config.MySQLDatabase)
+    assert isinstance(cfg.database, MySQLDatabase)
     assert (cfg.database.host, cfg.database.tls) == ("db.example.com", "required")
     assert cfg.database.password.get_secret_value() == CANARY
-    assert isinstance(cfg.cache, config.RedisCache) and cfg.cache.tls is False
+    assert isinstance(cfg.cache, RedisCache) and cfg.cache.tls is False
     assert cfg.slack.client_id == "1234567890.9876543210"
     assert (cfg.server.port, cfg.server.restart_policy, cfg.server.logging_enabled) == (9080, "always", True)
     assert [(e.name, e.value) for e in cfg.server.extra_env] == [("GORILLA_DISABLE_PERSONAL_ENTITY", "true")]

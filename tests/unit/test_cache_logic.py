@@ -8,7 +8,7 @@ import ssl
 import pytest
 
 from wizard.checks import Status
-from wizard.checks import cache as c
+from wizard.providers import redis as c
 from wizard.checks.tcp import certificate_error
 from wizard.draft import validate_step
 

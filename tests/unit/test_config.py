@@ -15,6 +15,12 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from wizard import config as c
+from wizard.providers.base import Section
+from wizard.providers.builtin import EmbeddedCache, EmbeddedDatabase, NoSSO
+from wizard.providers.cognito import cognito_issuer
+from wizard.providers.gcs import GcsStorage
+from wizard.providers.local import LocalStorage
+from wizard.providers.slack import SlackConfig
 from wizard.draft import provider_key, secret_fields, validate_step
 from wizard.steps import CONFIG_STEPS, step_title
 
@@ -52,7 +58,7 @@ BASE: dict[tuple[str, str | None], dict[str, Any]] = {
 }
 
 
-def model_for(step: str, provider: str | None) -> type[c.Section]:
+def model_for(step: str, provider: str | None) -> type[Section]:
     return c.PROVIDER_MODELS[step][provider] if provider else c.SECTION_MODELS[step]
 
 
@@ -72,7 +78,7 @@ def validate(step: str, provider: str | None, **fields: Any):
     return validate_step(step, *draft_and_secrets(step, provider, fields))
 
 
-def valid(step: str, provider: str | None, **fields: Any) -> c.Section:
+def valid(step: str, provider: str | None, **fields: Any) -> Section:
     section, errors = validate(step, provider, **fields)
     assert errors == [], [str(error) for error in errors]
     return section
@@ -455,7 +461,7 @@ def test_pasted_cognito_issuer_gives_pool_and_region():
 
 def test_cognito_region_matching_the_pool_is_accepted():
     section = valid("sso", "cognito", user_pool_id="eu-west-1_AbC123xyz", region="eu-west-1")
-    assert section.issuer == c.cognito_issuer("eu-west-1", "eu-west-1_AbC123xyz")
+    assert section.issuer == cognito_issuer("eu-west-1", "eu-west-1_AbC123xyz")
 
 
 def test_generic_oidc_with_cognito_issuer_and_pkce_is_accepted():
@@ -497,7 +503,7 @@ def test_missing_provider_means_the_default_provider():
 def test_other_providers_values_are_ignored():
     draft = {"provider": "gcs", "gcs": {"bucket": "acme-files", "instance_account": True}, "s3": {"bucket": "INVALID"}}
     section, errors = validate_step("storage", draft)
-    assert errors == [] and section == c.GcsStorage(bucket="acme-files", instance_account=True)
+    assert errors == [] and section == GcsStorage(bucket="acme-files", instance_account=True)
 
 
 def test_secret_in_keyring_wins_and_blank_secret_is_missing():
@@ -530,8 +536,8 @@ def test_install_config_defaults():
     cfg = c.InstallConfig()
     assert cfg.license.key is None
     assert cfg.host.url == "http://localhost:8080"
-    assert isinstance(cfg.sso, c.NoSSO) and isinstance(cfg.storage, c.LocalStorage)
-    assert isinstance(cfg.database, c.EmbeddedDatabase) and isinstance(cfg.cache, c.EmbeddedCache)
+    assert isinstance(cfg.sso, NoSSO) and isinstance(cfg.storage, LocalStorage)
+    assert isinstance(cfg.database, EmbeddedDatabase) and isinstance(cfg.cache, EmbeddedCache)
     assert not cfg.slack.enabled
     assert cfg.server.image_ref == "wandb/local:latest"
     assert (cfg.server.container_name, cfg.server.volume, cfg.server.port) == ("wandb-local", "wandb", 8080)
@@ -552,7 +558,7 @@ def test_decode_license():
 
 
 def test_slack_enabled_and_image_ref():
-    slack = c.SlackConfig(client_id="1.2", secret="0" * 32)
+    slack = SlackConfig(client_id="1.2", secret="0" * 32)
     assert slack.enabled
     assert c.ServerOptions(image="registry.example.com:5000/wandb/local", tag="0.60.0").image_ref == (
         "registry.example.com:5000/wandb/local:0.60.0"

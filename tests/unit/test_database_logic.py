@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from wizard.checks import Status
-from wizard.checks import database as d
+from wizard.providers import mysql as d
 
 # SHOW GRANTS for the user created exactly as W&B's docs say (MySQL 8.0.36).
 MYSQL8_WANDB_GRANTS = (

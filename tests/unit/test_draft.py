@@ -11,6 +11,12 @@ import pytest
 from pydantic import SecretStr
 
 from wizard import config as c
+from wizard.providers.azure import AzureStorage
+from wizard.providers.local import LocalStorage
+from wizard.providers.mysql import MySQLDatabase
+from wizard.providers.redis import RedisCache
+from wizard.providers.s3 import S3Storage
+from wizard.providers.s3_compatible import S3CompatibleStorage
 from wizard.draft import (
     ConfigErrors,
     FieldError,
@@ -104,7 +110,7 @@ def test_provider_steps_keep_every_providers_values():
     }
     section, errors = validate_step("storage", draft, {"storage.s3_compatible.secret_key": "s", "storage.s3.secret_access_key": "x"})
     assert errors == []
-    assert section == c.S3CompatibleStorage(endpoint="minio:9000", bucket="wandb", access_key="k", secret_key="s")
+    assert section == S3CompatibleStorage(endpoint="minio:9000", bucket="wandb", access_key="k", secret_key="s")
 
 
 def test_section_input_merges_the_providers_secrets():
@@ -126,8 +132,8 @@ def test_provider_helpers():
 
 
 def test_secret_fields_and_ids():
-    assert secret_fields(c.MySQLDatabase) == ["password"]
-    assert secret_fields(c.S3Storage) == ["secret_access_key"]
+    assert secret_fields(MySQLDatabase) == ["password"]
+    assert secret_fields(S3Storage) == ["secret_access_key"]
     assert secret_fields(c.HostConfig) == []
     assert secret_ids("storage") == [
         "storage.s3.secret_access_key", "storage.s3_compatible.secret_key", "storage.azure.account_key",
@@ -139,8 +145,8 @@ def test_secret_fields_and_ids():
 def test_draft_from_config_layout():
     cfg = c.InstallConfig(
         license=c.LicenseConfig(),
-        storage=c.AzureStorage(account="acmewandb", container="wandb", account_key=SecretStr("key")),
-        cache=c.RedisCache(host="cache", password=SecretStr("pw")),
+        storage=AzureStorage(account="acmewandb", container="wandb", account_key=SecretStr("key")),
+        cache=RedisCache(host="cache", password=SecretStr("pw")),
         server=c.ServerOptions(extra_env=(c.ExtraEnv(name="GORILLA_X", value="1"),)),
     )
     values, secrets = draft_from_config(cfg)
@@ -157,8 +163,8 @@ def test_draft_from_config_layout():
 
 
 def test_draft_from_config_then_switching_provider_back_and_forth():
-    values, secrets = draft_from_config(c.InstallConfig(storage=c.S3Storage(bucket="acme-wandb", region="us-east-1", instance_role=True)))
+    values, secrets = draft_from_config(c.InstallConfig(storage=S3Storage(bucket="acme-wandb", region="us-east-1", instance_role=True)))
     values["storage"]["provider"] = "local"
-    assert build_config(values, secrets).storage == c.LocalStorage()
+    assert build_config(values, secrets).storage == LocalStorage()
     values["storage"]["provider"] = "s3"
-    assert build_config(values, secrets).storage == c.S3Storage(bucket="acme-wandb", region="us-east-1", instance_role=True)
+    assert build_config(values, secrets).storage == S3Storage(bucket="acme-wandb", region="us-east-1", instance_role=True)

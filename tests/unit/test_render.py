@@ -22,9 +22,9 @@ from pydantic import BaseModel, SecretStr
 
 from wizard import config as c
 from wizard.draft import build_config, draft_from_config, secret_fields, secret_ids
+from wizard.container import EnvVar
+from wizard.text import MASK
 from wizard.render import (
-    MASK,
-    EnvVar,
     container_inputs,
     environment_dict,
     mask,

@@ -11,18 +11,17 @@ import base64
 import json
 
 from wizard.checks import CheckContext, Status
-from wizard.checks import storage as storage_checks
 from wizard.checks.engine import checks_for, collect
-from wizard.checks.storage_azure import blob_created_subjects, event_grid_instructions
 from wizard.checks.storage_common import (
     CorsRule, azure_cors_xml, evaluate_cors, merge_rules, origin_matches, s3_cors_json,
     wandb_rule,
 )
-from wizard.checks.storage_gcs import evaluate_notifications
-from wizard.checks.storage_s3 import (
-    bucket_region, evaluate_notification, merged_notification, merged_policy, policy_allows_bucket,
-)
+from wizard.checks.s3_api import bucket_region
 from wizard.draft import validate_step
+from wizard.providers import local as local_storage
+from wizard.providers.azure import blob_created_subjects, event_grid_instructions
+from wizard.providers.gcs import evaluate_notifications
+from wizard.providers.s3 import evaluate_notification, merged_notification, merged_policy, policy_allows_bucket
 
 HOST = "https://wandb.example.com"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:wandb-events"
@@ -175,9 +174,9 @@ def test_event_grid_instructions_name_everything_to_create():
 
 def _settings(draft: dict, secrets: dict | None = None) -> tuple[dict, dict]:
     """The storage settings box of the screen: (shown, copied) as dicts."""
-    from wizard.instructions import storage_settings
+    from wizard.instructions import server_inputs
 
-    [box] = storage_settings({"storage": draft}, secrets or {})
+    [box] = server_inputs("storage", {"storage": draft}, secrets or {})
     return (dict(line.split("=", 1) for line in box.text.splitlines()),
             dict(line.split("=", 1) for line in box.copy_text.splitlines()))
 
@@ -196,10 +195,10 @@ def test_storage_settings_shown_on_the_screen():
     shown, _ = _settings({"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "eu-west-1",
                                                    "queue": "wandb-events", "instance_role": True}})
     assert shown == {"BUCKET": "s3://acme-wandb", "BUCKET_QUEUE": "sqs://wandb-events", "AWS_REGION": "eu-west-1"}
-    from wizard.instructions import storage_settings
+    from wizard.instructions import server_inputs
 
-    assert storage_settings({"storage": {"provider": "s3", "s3": {"bucket": "Bad_Name"}}}, {}) == []
-    assert storage_settings({"storage": {"provider": "local"}}, {}) == []
+    assert server_inputs("storage", {"storage": {"provider": "s3", "s3": {"bucket": "Bad_Name"}}}, {}) == []
+    assert server_inputs("storage", {"storage": {"provider": "local"}}, {}) == []
 
 
 async def _local_results(tmp_path, volume: str):
@@ -214,7 +213,7 @@ async def test_local_volume_passes_and_warns_on_a_small_filesystem(tmp_path, mon
     local = results["storage.local"]
     assert local.status is Status.PASS and "mounted at /vol" in local.message
     assert results["storage.cors"].status is Status.SKIPPED
-    monkeypatch.setattr(storage_checks, "LOW_SPACE", 1 << 62)  # any real filesystem is "small" next to 4 EiB
+    monkeypatch.setattr(local_storage, "LOW_SPACE", 1 << 62)  # any real filesystem is "small" next to 4 EiB
     local = (await _local_results(tmp_path, str(tmp_path / "not-yet" / "data")))["storage.local"]
     assert local.status is Status.WARN and "GB free" in local.message and "20 GB" in local.hint
 
@@ -247,13 +246,14 @@ def _client_error(code: str, message: str, status: int = 400):
 
 
 def test_aws_errors_in_plain_words_without_the_secret():
-    from wizard.checks.storage_s3 import _region_text, aws, describe
+    from wizard.checks.s3_api import _region_text, aws, describe
+    from wizard.providers.s3 import target
 
     secret = "canary-aws-secret-1234567890"
     section, _ = validate_step("storage", {"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "us-east-1",
                                                                      "access_key_id": "AKIAEXAMPLE"}},
                                {"storage.s3.secret_access_key": secret})
-    client = aws(CheckContext({}), section)
+    client = aws(CheckContext({}), target(CheckContext({}), section))
     verdict = describe(_client_error("SignatureDoesNotMatch", f"bad signature for {secret}", 403), client, "x")
     assert verdict.status is Status.FAIL and "does not match" in verdict.message and secret not in verdict.message
     verdict = describe(_client_error("AccessDenied", f"denied {secret}", 403), client, "reading the CORS rules")
@@ -266,9 +266,9 @@ def test_aws_errors_in_plain_words_without_the_secret():
 
 
 def test_storage_settings_show_the_key_file_and_copy_only_the_settings_page_values():
-    from wizard.instructions import storage_settings
+    from wizard.instructions import server_inputs
 
-    settings = storage_settings({"storage": {"provider": "gcs", "gcs": {"bucket": "acme-wandb",
-                                                                        "credentials_file": "/srv/keys/gcs.json"}}}, {})
+    settings = server_inputs("storage", {"storage": {"provider": "gcs", "gcs": {
+        "bucket": "acme-wandb", "credentials_file": "/srv/keys/gcs.json"}}}, {})
     assert "file /srv/keys/gcs.json -> /etc/wandb-local-setup/gcs-key.json" in settings[0].text
     assert settings[0].clipboard == "BUCKET=gs://acme-wandb\nBUCKET_QUEUE=internal://"

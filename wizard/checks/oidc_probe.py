@@ -30,13 +30,21 @@ class SSOSettings:
     client_id: str
     auth_method: str  # implicit or pkce
     host: str | None  # the W&B server URL (HOST), None when the Host step is not valid yet
+    console: str = ""  # what to add in the provider's console (the provider's own words), with the exact URLs
+    requires_pkce: bool = False  # the provider offers W&B only the code flow with PKCE (Cognito)
 
 
 def settings_from(section: Any, host: Any) -> SSOSettings | None:
-    if section is None or getattr(section, "provider", "none") == "none":
+    """The OIDC settings of an SSO provider's section (its model is an `wizard.providers.openid.OidcSection`);
+    None when SSO is off or not valid yet."""
+    from wizard import providers
+
+    provider = providers.of(section)
+    if provider is None or provider.in_container:
         return None
-    return SSOSettings(section.provider, section.issuer, section.client_id, section.auth_method,
-                       host.url.rstrip("/") if host is not None else None)
+    url = host.url.rstrip("/") if host is not None else None
+    return SSOSettings(section.provider, section.issuer, section.client_id, section.auth_method, url,
+                       section.console_steps(url or "https://YOUR-W&B-HOST"), section.REQUIRES_PKCE)
 
 
 def discovery_url(issuer: str) -> str:
@@ -45,20 +53,6 @@ def discovery_url(issuer: str) -> str:
 
 def callback_url(host: str) -> str:
     return host.rstrip("/") + "/oidc/callback"
-
-
-def console_instructions(settings: SSOSettings) -> str:
-    """What to add in the provider's console, with the exact URLs."""
-    host = settings.host or "https://YOUR-W&B-HOST"
-    callback = callback_url(host)
-    if settings.provider == "okta":
-        return (f"In Okta Admin › Applications › your app › General, add the Sign-in redirect URI {callback} and "
-                f"the Sign-out redirect URI {host}/logout.")
-    if settings.provider == "cognito" or is_cognito_issuer(settings.issuer):
-        return (f"In Amazon Cognito › User pools › your pool › App clients › client {settings.client_id} › Login pages, "
-                f"add the allowed callback URL {callback} and the allowed sign-out URL {host}.")
-    return (f"In your identity provider's settings for client {settings.client_id}, add the allowed callback "
-            f"(redirect) URL {callback} and, if it has logout URLs, {host}.")
 
 
 RECOVERY = ("If SSO ever locks you out: restart the server with LOCAL_RESTORE=true (Server options › Restore mode), "

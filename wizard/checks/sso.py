@@ -107,7 +107,7 @@ def _document_results(doc: dict, settings: op.SSOSettings) -> list[CheckResult]:
 def _method_result(doc: dict, settings: op.SSOSettings) -> CheckResult:
     method = settings.auth_method
     label = "implicit (id_token with form_post)" if method == "implicit" else "pkce (code with S256)"
-    cognito = op.is_cognito_document(doc) or settings.provider == "cognito"
+    cognito = op.is_cognito_document(doc) or settings.requires_pkce
     if cognito and method != "pkce":
         return _result("sso.method", Status.FAIL, "This is an Amazon Cognito user pool and Cognito requires the "
                        "pkce auth method; implicit (id_token with form_post) does not work with it.",
@@ -185,7 +185,7 @@ def _callback_result(outcome: op.AuthOutcome, settings: op.SSOSettings, endpoint
     callback = op.callback_url(settings.host or "")
     said = f" The provider said: {outcome.error}" + (f" ({outcome.description})" if outcome.description else "") + "." \
         if outcome.error else (f" The provider said: {outcome.description}." if outcome.description else "")
-    todo = op.console_instructions(settings)
+    todo = settings.console
     if outcome.kind == "accepted":
         return _result(C_ID, Status.PASS,
                        f"The provider accepts W&B's login request for client {settings.client_id} with the callback "

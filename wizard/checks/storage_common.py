@@ -27,6 +27,7 @@ from wizard.text import redact
 
 PROBE_PREFIX = "wandb-local-setup-probe/"
 EVENT_WAIT = 15.0  # seconds an object-created event may take (S3 and Event Grid deliver within seconds)
+EVENTS_TIMEOUT = 30.0  # the end-to-end event may take up to storage_event_wait seconds after the setup calls
 W_AND_B_METHODS = ("GET", "HEAD", "PUT")
 
 TITLES = {
@@ -54,6 +55,12 @@ TITLES = {
 
 def result(check_id: str, status: Status, message: str, hint: str = "", fix: FixAction | None = None) -> CheckResult:
     return CheckResult(check_id, TITLES[check_id], status, message, hint, fix)
+
+
+def insecure_result() -> CheckResult:
+    return result("storage.tls", Status.WARN, "TLS certificate verification is turned off for these checks: a "
+                  "passing result does not prove the storage endpoint's certificate is valid.",
+                  "Give the CA file that signed the endpoint's certificate instead of turning verification off.")
 
 
 def probe_key() -> str:

@@ -1,4 +1,8 @@
-"""Live checks of Azure Blob storage: account key, container, probe blob, private access, CORS, queue, BlobCreated.
+"""Azure Blob storage, with a storage queue fed by Event Grid for BlobCreated events.
+
+The server gets BUCKET=az://<account>/<container>, BUCKET_QUEUE=az://<account>/<queue> (or internal://),
+AZURE_STORAGE_ACCOUNT and the account key as AZURE_STORAGE_KEY; the checks use that key: account key, container,
+probe blob, private access, CORS, queue, BlobCreated.
 
 The azure SDKs are imported inside the functions; every client gets socket timeouts and no retries, and every call
 is bounded again by `call`.
@@ -11,18 +15,44 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
+
+from wizard import validators as v
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
-    PROBE_PREFIX, NoAnswer, Verdict, azure_cors_xml, call, evaluate_cors, event_wait, hide, host_origin,
-    merge_rules, outside, preflight, probe_key, result, wandb_rule, CorsRule,
+    EVENTS_TIMEOUT, PROBE_PREFIX, NoAnswer, Verdict, azure_cors_xml, call, evaluate_cors, event_wait, hide, host_origin,
+    insecure_result, merge_rules, outside, preflight, probe_key, result, wandb_rule, CorsRule,
 )
-from wizard.config import AzureStorage
+from wizard.instructions import Instruction, draft_value, host_url, provider_draft
+from wizard.providers import Provider
+from wizard.providers.base import Parts, RequiredSecret, Secrets, Section, Values, checked, streamed
 
 MAX_CORS_RULES = 5  # Azure's limit per service
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
+
+
+class AzureStorage(Section):
+    provider: Literal["azure"] = "azure"
+    account: Annotated[str, checked(v.azure_account)] = Field(
+        title="Storage account", description="Storage account name, e.g. acmewandb"
+    )
+    container: Annotated[str, checked(v.azure_container_or_queue, "container")] = Field(
+        title="Blob container", description="Private blob container for W&B files"
+    )
+    queue: Annotated[str, checked(v.azure_container_or_queue, "queue")] | None = Field(
+        None, title="Queue", description="Storage queue receiving BlobCreated events (empty: internal queue)"
+    )
+    account_key: RequiredSecret = Field(title="Account key", description="Access key (Storage account › Access keys)")
+
+
+def render(section: AzureStorage, out: Parts) -> None:
+    out.put("BUCKET", f"az://{section.account}/{section.container}")
+    out.put("BUCKET_QUEUE", f"az://{section.account}/{section.queue}" if section.queue else "internal://")
+    out.put("AZURE_STORAGE_ACCOUNT", section.account)
+    out.put("AZURE_STORAGE_KEY", out.secret("storage.azure.account_key", section.account_key), True)
 
 
 def event_grid_instructions(section: AzureStorage) -> str:
@@ -139,6 +169,12 @@ async def credentials_rejected(ctx: CheckContext, section: AzureStorage) -> bool
 
 
 async def access(ctx: CheckContext, section: AzureStorage) -> list[CheckResult]:
+    if ctx.insecure:
+        return [insecure_result()] + await _access(ctx, section)
+    return await _access(ctx, section)
+
+
+async def _access(ctx: CheckContext, section: AzureStorage) -> list[CheckResult]:
     if not _key_is_base64(section.account_key.get_secret_value()):
         return [_bad_key()]
     client = azure(ctx, section)
@@ -316,8 +352,6 @@ async def _event_setup(ctx: CheckContext, section: AzureStorage):
                        "No queue is configured: the server uses its internal queue (BUCKET_QUEUE=internal://).")], None
     if not _key_is_base64(section.account_key.get_secret_value()):
         return [result("storage.queue", Status.SKIPPED, "The account key is not usable (see Credentials).")], None
-    from wizard.checks.storage import EVENTS_TIMEOUT
-
     client = azure(ctx, section, budget=min(EVENTS_TIMEOUT, ctx.timeout * 4 + event_wait(ctx)))
     queue = client.queue()
     try:
@@ -381,3 +415,28 @@ async def _sleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(max(0.0, seconds))
+
+
+# --- Instructions ----------------------------------------------------------------------------------------------
+
+
+def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
+    missing: list[str] = []
+    account = draft_value(provider_draft(values, "storage", "azure"), "account", v.azure_account, "ACCOUNT", missing)
+    return [Instruction(
+        "storage.azure-cors", "Blob service CORS rule (Azure CLI)",
+        f"az storage cors add --account-name {account} --services b --methods GET HEAD PUT "
+        f"--origins {host_url(values)} --allowed-headers '*' --exposed-headers '*' --max-age 3600",
+        note="Or in the portal: Storage account › CORS › Blob service: origin = the server URL, methods "
+             "GET, HEAD, PUT, all headers allowed and exposed.",
+        placeholders=tuple(missing),
+    )]
+
+
+PROVIDER = Provider(
+    "storage", "azure", AzureStorage, render,
+    checks={"storage.access": streamed(access), "storage.cors": streamed(cors),
+            "storage.preflight": streamed(signed_url_preflight), "storage.events": events,
+            "storage.extras": streamed(extras)},
+    instructions=instructions, credentials_rejected=credentials_rejected,
+)

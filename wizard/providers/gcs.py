@@ -1,5 +1,9 @@
-"""Live checks of Google Cloud Storage (+ Pub/Sub): credentials, bucket, probe object, CORS, bucket notification,
-pull subscription, signBlob.
+"""Google Cloud Storage, with Pub/Sub for object-created events.
+
+The server gets BUCKET=gs://<bucket>, BUCKET_QUEUE=pubsub:/<project>/<topic>/<subscription> (or internal://) and
+the service-account key file, mounted read-only, named by GOOGLE_APPLICATION_CREDENTIALS (or, chosen explicitly,
+the GCE instance's account). The checks use that same key file: credentials, bucket, probe object, CORS, bucket
+notification, pull subscription, signBlob.
 
 The google SDKs are imported inside the functions. Every call gets an explicit timeout and retry=None (the
 libraries otherwise retry for up to two minutes), and is bounded again by `call`.
@@ -9,18 +13,76 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import AfterValidator, Field, model_validator
+
+from wizard import validators as v
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
-    NoAnswer, Verdict, call, evaluate_cors, from_gcs_rule, gcs_rule, host_origin, merge_rules, outside, preflight,
-    probe_key, result, wandb_rule,
+    NoAnswer, Verdict, call, evaluate_cors, from_gcs_rule, gcs_rule, host_origin, insecure_result, merge_rules,
+    outside, preflight, probe_key, result, wandb_rule,
 )
-from wizard.config import GcsStorage
+from wizard.container import FILES_DIR, Mount
+from wizard.instructions import Instruction, draft_value, host_url, provider_draft
+from wizard.providers import Provider
+from wizard.providers.base import FieldProblem, Parts, Secrets, Section, Values, checked, streamed
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 UNUSABLE = "unusable"  # marker: the credentials could not be loaded (credentials check says why)
+KEY_PATH = f"{FILES_DIR}/gcs-key.json"
+
+
+class GcsStorage(Section):
+    provider: Literal["gcs"] = "gcs"
+    bucket: Annotated[str, checked(v.gcs_bucket)] = Field(title="Bucket", description="Cloud Storage bucket name")
+    project: Annotated[str, checked(v.gcp_project)] | None = Field(
+        None, title="Pub/Sub project", description="Project ID holding the topic and subscription"
+    )
+    topic: Annotated[str, checked(v.pubsub_name)] | None = Field(
+        None, title="Pub/Sub topic", description="Topic the bucket notifies (gsutil notification create -t …)"
+    )
+    subscription: Annotated[str, checked(v.pubsub_name)] | None = Field(
+        None, title="Pub/Sub subscription", description="Pull subscription on that topic, read by the server"
+    )
+    credentials_file: Annotated[str, AfterValidator(v.file_path)] | None = Field(
+        None, title="Key file",
+        description="Service-account JSON key, given to the server read-only (GOOGLE_APPLICATION_CREDENTIALS)",
+    )
+    instance_account: bool = Field(
+        False, title="Use the instance's account",
+        description="No key file: the server uses the GCE instance's service account (metadata server)",
+    )
+
+    @model_validator(mode="after")
+    def _credentials(self) -> "GcsStorage":
+        if self.instance_account and self.credentials_file:
+            raise FieldProblem("instance_account", "either give the server a key file or use the instance's "
+                               "service account, not both: clear the key file or this choice")
+        if not self.instance_account and not self.credentials_file:
+            raise FieldProblem("credentials_file", "the server needs credentials for the bucket: give the "
+                               "service-account key file, or choose the instance's account (only on a GCE instance)")
+        return self
+
+    @model_validator(mode="after")
+    def _pubsub_complete(self) -> "GcsStorage":
+        given = [self.project, self.topic, self.subscription]
+        if any(given) and not all(given):
+            missing = ("project", "topic", "subscription")[[bool(value) for value in given].index(False)]
+            raise FieldProblem(
+                missing, "give the Pub/Sub project, topic and subscription together, or none (internal queue)"
+            )
+        return self
+
+
+def render(section: GcsStorage, out: Parts) -> None:
+    out.put("BUCKET", f"gs://{section.bucket}")
+    queue = f"pubsub:/{section.project}/{section.topic}/{section.subscription}" if section.topic else "internal://"
+    out.put("BUCKET_QUEUE", queue)
+    if section.credentials_file:
+        out.mounts.append(Mount(section.credentials_file, KEY_PATH, "storage.gcs.credentials_file", secret=True))
+        out.put("GOOGLE_APPLICATION_CREDENTIALS", KEY_PATH)
 
 
 def notification_command(section: GcsStorage) -> str:
@@ -162,7 +224,7 @@ async def access(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
 
     client = gcp(ctx, section)
     credentials = _credentials_result(client)
-    out = [credentials]
+    out = ([insecure_result()] if ctx.insecure else []) + [credentials]
     if credentials.status is Status.FAIL:
         return out
     storage = await call(client.storage, within=client.timeout)
@@ -388,3 +450,41 @@ async def _sign_blob(ctx: CheckContext, client: Gcp, creds, email: str, section:
     return result("storage.signing", Status.SKIPPED,
                   f"Cannot be checked from here: the IAM Credentials API answered HTTP {reply.status_code}.",
                   signblob_commands(section))
+
+
+# --- Instructions ----------------------------------------------------------------------------------------------
+
+
+def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
+    draft = provider_draft(values, "storage", "gcs")
+    missing: list[str] = []
+    bucket = draft_value(draft, "bucket", v.gcs_bucket, "BUCKET", missing)
+    items = [Instruction(
+        "storage.gcs-cors", "Bucket CORS rule (JSON)",
+        json.dumps([{"origin": [host_url(values)], "method": ["GET", "HEAD", "PUT"], "responseHeader": ["*"],
+                     "maxAgeSeconds": 3000}], indent=2),
+        note=f"Save it as cors.json, then run: gsutil cors set cors.json gs://{bucket}",
+    )]
+    topic = str(draft.get("topic") or "").strip()
+    if topic:
+        project = str(draft.get("project") or "").strip()
+        topic_ref = draft_value(draft, "topic", v.pubsub_name, "TOPIC", missing)
+        if project:
+            topic_ref = f"projects/{draft_value(draft, 'project', v.gcp_project, 'PROJECT', missing)}/topics/{topic_ref}"
+        items.append(Instruction(
+            "storage.gsutil", "Bucket notification to Pub/Sub",
+            f"gsutil notification create -t {topic_ref} -f json gs://{bucket}",
+            note="Run where gsutil is logged in. The Cloud Storage service agent needs "
+                 "roles/pubsub.publisher on the topic.",
+            placeholders=tuple(missing),
+        ))
+    return items
+
+
+PROVIDER = Provider(
+    "storage", "gcs", GcsStorage, render,
+    checks={"storage.access": streamed(access), "storage.cors": streamed(cors),
+            "storage.preflight": streamed(signed_url_preflight), "storage.events": streamed(events),
+            "storage.extras": streamed(extras)},
+    instructions=instructions,
+)
