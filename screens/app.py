@@ -453,7 +453,8 @@ class WizardApp(App[int]):
         if view is None:
             self.push_screen(HelpScreen("Help", KEYS_HELP))
             return
-        body = (view.INTRO + "\n\n" if view.INTRO else "") + view.HELP + "\n\n" + KEYS_HELP
+        own_keys = view.KEYS_HELP + "\n\n" if view.KEYS_HELP else ""  # the step's own keys, then everyone's
+        body = (view.INTRO + "\n\n" if view.INTRO else "") + view.HELP + "\n\n" + own_keys + KEYS_HELP
         self.push_screen(HelpScreen(f"Help: {step_title(view.STEP)}", body))
 
     # ---- saving

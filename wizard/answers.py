@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from wizard import config, draft
 from wizard.steps import CONFIG_STEPS
@@ -239,20 +239,6 @@ def _secret_rows(rows: list, refs: dict[str, str], lines, errors: list[AnswerErr
 # --- secrets -----------------------------------------------------------------------------------------------------
 
 REFERENCE = re.compile(r"^(env|file|keyring):(.*)$", re.DOTALL)
-
-
-def resolve_secrets(
-    answers: Answers,
-    filename: str,
-    *,
-    allow_inline: bool = False,
-    keyring_get: Callable[[str], str | None] | None = None,
-) -> dict[str, str]:
-    """The secret values behind the references. Literal values only with allow_inline."""
-    secrets, errors = _resolve(answers, allow_inline, keyring_get)
-    if errors:
-        raise AnswersInvalid(filename, errors)
-    return secrets
 
 
 def _resolve(answers: Answers, allow_inline: bool, keyring_get) -> tuple[dict[str, str], list[AnswerError]]:

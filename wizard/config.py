@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator
 
 from wizard import providers
 from wizard import validators as v
-from wizard.providers.base import Port, Section, checked
+from wizard.providers.base import Parts, Port, Section, checked
 
 
 # --- License ---------------------------------------------------------------------------------------------------
@@ -62,6 +62,10 @@ class LicenseConfig(Section):
         decode_license(token)
         return SecretStr(token)
 
+    def render(self, out: Parts) -> None:
+        if self.key is not None:
+            out.put("LICENSE", out.secret("license.key", self.key), secret=True)
+
 
 # --- Host ------------------------------------------------------------------------------------------------------
 
@@ -72,6 +76,10 @@ class HostConfig(Section):
         title="Server URL",
         description="The address users will open, e.g. https://wandb.example.com (no path)",
     )
+
+    def render(self, out: Parts) -> None:
+        # The server needs HOST even on the default port, or clients and downloads point at localhost.
+        out.put("HOST", self.url.rstrip("/"))
 
 
 # --- The providers' steps (SSO, File storage, Database, Cache, Slack: see wizard.providers) ------------------------
@@ -164,6 +172,23 @@ class ServerOptions(Section):
     @property
     def image_ref(self) -> str:
         return f"{self.image}:{self.tag}"
+
+    def render(self, out: Parts) -> None:
+        if self.logging_enabled:
+            out.put("LOGGING_ENABLED", "true")
+        if self.local_restore:
+            out.put("LOCAL_RESTORE", "true")
+        # Both spellings: the server (Go) reads either, other programs in the image only the lower-case one.
+        for name, value in (("HTTP_PROXY", self.http_proxy), ("HTTPS_PROXY", self.https_proxy),
+                            ("NO_PROXY", self.no_proxy)):
+            if value:
+                out.put(name, value)
+                out.put(name.lower(), value)
+        for extra in self.extra_env:
+            if extra.is_secret:
+                out.put(extra.name, out.view(f"server.extra_env.{extra.name}", extra.value), secret=True)
+            else:
+                out.put(extra.name, extra.value)
 
 
 # --- The whole install -----------------------------------------------------------------------------------------

@@ -105,9 +105,9 @@ def compose_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
 
 
 def _in_container(section) -> bool:
-    from wizard import providers
+    from wizard.providers.base import provider_of
 
-    provider = providers.of(section)
+    provider = provider_of(section)
     return provider is not None and provider.in_container
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 config = lazy_module("wizard.config")
 draft = lazy_module("wizard.draft")
 instructions = lazy_module("wizard.instructions")
+registry = lazy_module("wizard.providers")
 render = lazy_module("wizard.render")
 
 Clock = Callable[[], datetime]
@@ -287,9 +288,6 @@ class WizardFlow:
     def values(self, step: str) -> dict[str, Any]:
         return copy.deepcopy(self.session.values.get(step, {}))
 
-    def all_values(self) -> dict[str, dict[str, Any]]:
-        return copy.deepcopy(self.session.values)
-
     def provider(self, step: str) -> str | None:
         if step not in config.PROVIDER_MODELS:
             return None
@@ -360,9 +358,6 @@ class WizardFlow:
     def _edited(self, step: str) -> None:
         if self.session.status(step) != StepStatus.EDITED:
             self.session.set_status(step, StepStatus.EDITED)
-
-    def step_secrets(self, step: str | None = None) -> dict[str, str]:
-        return {k: v for k, v in self._secret_values.items() if v and (step is None or k.startswith(step + "."))}
 
     def has_secret(self, secret_id: str) -> bool:
         return bool(self._secret_values.get(secret_id))
@@ -487,7 +482,7 @@ class WizardFlow:
     # ---- review and launch
 
     def instructions(self, step: str) -> list[instructions.Instruction]:
-        return instructions.for_step(step, self.session.values, self._secret_values)
+        return registry.instructions_for(step, self.session.values, self._secret_values)
 
     def build_config(self) -> config.InstallConfig:
         """The validated configuration (raises draft.ConfigErrors)."""
@@ -565,10 +560,6 @@ class WizardFlow:
                 shown = "(not set)" if given in (None, "") else str(given)
             rows.append(ReviewRow(spec.title, shown))
         return rows
-
-
-def session_summaries(store: SessionStore | None = None) -> list[SessionSummary]:
-    return (store or SessionStore()).list()
 
 
 def valid_session_name(name: str) -> str | None:

@@ -257,7 +257,7 @@ def _secret_service_problem() -> str | None:
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         return "there is no D-Bus session, as usual over SSH (DBUS_SESSION_BUS_ADDRESS is not set)"
     try:
-        _backend_class("keyring.backends.SecretService", "Keyring").priority
+        _backend_class("keyring.backends.SecretService", "Keyring").priority  # noqa: B018 (the property asks)
     except Exception as exc:  # keyring reports every reason as an exception from `priority`
         return f"no Secret Service answers on the D-Bus session ({exc})"
     return None

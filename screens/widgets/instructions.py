@@ -72,7 +72,7 @@ class InstructionsPanel(Vertical):
         same_ids = [i.id for i in instructions] == [i.id for i in self.instructions]
         self.instructions = instructions
         if same_ids:
-            for block, instruction in zip(self.query(InstructionBlock), instructions):
+            for block, instruction in zip(self.query(InstructionBlock), instructions, strict=True):
                 block.instruction = instruction
                 block.update(block._render_text(instruction))
         else:

@@ -6,10 +6,6 @@ from rich.text import Text
 from textual.widgets import Static
 
 
-def literal(text: str, style: str = "") -> Text:
-    return Text(text, style=style)
-
-
 class Plain(Static):
     """A Static whose content is always literal text (never markup)."""
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from wizard.checks.engine import CheckContext, CheckDef, CheckResult, Status, collect
+from wizard.checks.engine import CheckContext, CheckDef, CheckResult, Status
+from tests.check_runs import collect
 
 # (seconds, kind): kind "async" awaits, "thread" blocks a worker thread
 SLOW_CHECKS = [(0.4, "async"), (0.8, "async"), (1.2, "async"), (0.6, "thread"), (1.0, "thread"), (1.5, "thread")]

@@ -38,7 +38,7 @@ from tests.services.standin_image import (  # noqa: F401 (fixtures)
 )
 from wizard.checks import CheckContext, Status, checks_for
 from wizard.checks.all_steps import check_all
-from wizard.checks.engine import collect
+from tests.check_runs import collect
 from wizard.container import HOST_ALIAS
 from wizard.draft import ConfigErrors, build_config
 from wizard.launch_plan import launch_spec

@@ -85,7 +85,7 @@ class Tmux:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = ""
 
-    def __enter__(self) -> Tmux:  # noqa: PYI034
+    def __enter__(self) -> Tmux:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -152,12 +152,12 @@ class Tmux:
                  what: str = "") -> str:
         """Wait until the screen shows `expected` (a substring, a regex or a predicate on the text); returns the
         screen. Raises TmuxError with the last screen on timeout."""
-        if isinstance(expected, str):
-            test = lambda screen: expected in screen
-        elif isinstance(expected, re.Pattern):
-            test = lambda screen: expected.search(screen) is not None
-        else:
-            test = expected
+        def test(screen: str) -> bool:
+            if isinstance(expected, str):
+                return expected in screen
+            if isinstance(expected, re.Pattern):
+                return expected.search(screen) is not None
+            return expected(screen)
         end = time.monotonic() + timeout
         screen = ""
         while True:

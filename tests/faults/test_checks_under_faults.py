@@ -9,7 +9,7 @@ import pytest
 
 from tests.services.fault_server import KINDS, fault_server  # noqa: F401  (fixture)
 from wizard.checks import CheckContext, Status, checks_for
-from wizard.checks.engine import collect
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 TIMEOUT = 1.5

@@ -13,7 +13,8 @@ from tests.services.redis_tls import (  # noqa: F401 (fixtures)
     GIB, RedisServer, _redis_plain_server, _redis_tls_server, redis_plain, redis_tls,
 )
 from wizard.checks import CheckContext, Status
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 CANARY = "canary-redis-secret-7d1f"

@@ -19,7 +19,8 @@ from tests.services.mariadb import (  # noqa: F401 (fixtures)
 )
 from wizard.checks import CheckContext, Status
 from wizard.providers import mysql as db_checks
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 CANARY = "canary-mysql-secret-51c9"

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from wizard.checks import CheckContext, Status, checks_for
-from wizard.checks.engine import collect
+from tests.check_runs import collect
 from wizard.checks.license import read_license_file
 from wizard.draft import validate_step
 

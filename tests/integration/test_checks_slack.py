@@ -14,7 +14,8 @@ import pytest
 from tests.services.local_process import free_port
 from wizard.checks import CheckContext, Status
 from wizard.providers import slack as slack_checks
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 CLIENT_ID = "1234567890.9876543210"
@@ -42,7 +43,7 @@ class _Answer(BaseHTTPRequestHandler):
     body = b'{"ok": true}'
     status = 200
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):  # http.server's name
         self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(self.body)))

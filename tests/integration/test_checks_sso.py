@@ -30,7 +30,7 @@ from tests.services.oidc_provider import (  # noqa: F401  (fixtures)
     start,
 )
 from wizard.checks import CheckContext, Status, checks_for
-from wizard.checks.engine import collect
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 CANARY = "eyJhbGciOiJSUzI1NiJ9.eyJjYW5hcnkiOiJzc28tY2FuYXJ5In0.c2lnbmF0dXJlLWNhbmFyeQ"

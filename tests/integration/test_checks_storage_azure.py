@@ -12,7 +12,8 @@ import time
 from tests.services.azurite import ACCOUNT, KEY, Azurite, azurite  # noqa: F401 (fixture)
 from tests.services.fault_server import fault_server  # noqa: F401 (fixture)
 from wizard.checks import CheckContext, Status
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 HOST = "https://wandb.example.test"

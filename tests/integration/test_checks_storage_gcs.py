@@ -13,7 +13,8 @@ from tests.services.fault_server import fault_server  # noqa: F401 (fixture)
 from tests.services.gcs_emulator import GcsEmulator, gcs_emulator  # noqa: F401 (fixture)
 from tests.services.pubsub_emulator import PROJECT, PubSubEmulator, pubsub_emulator  # noqa: F401 (fixture)
 from wizard.checks import CheckContext, Status
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 HOST = "https://wandb.example.test"

@@ -18,7 +18,8 @@ from tests.services.fault_server import fault_server  # noqa: F401 (fixture)
 from tests.services.host_address import machine_address
 from tests.services.moto_server import MotoServer, moto_server  # noqa: F401 (fixture)
 from wizard.checks import CheckContext, Status
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.draft import validate_step
 
 HOST = "https://wandb.example.test"

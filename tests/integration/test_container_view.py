@@ -14,7 +14,8 @@ from tests.services.host_address import machine_address
 from tests.services.local_process import free_port
 from wizard.checks import CheckContext, Status
 from wizard.checks.container_view import host_gateway
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.container import HOST_ALIAS
 from wizard.draft import validate_step
 

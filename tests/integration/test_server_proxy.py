@@ -17,7 +17,8 @@ from tests.integration.test_checks_slack import _ctx, _run, slack_stand_in  # no
 from tests.services.local_process import free_port
 from wizard.checks import CheckContext, Status
 from wizard.checks.container_view import Proxies
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.draft import validate_step
 from wizard.render import section_inputs
 
@@ -25,7 +26,7 @@ from wizard.render import section_inputs
 class _Proxy(BaseHTTPRequestHandler):
     seen: list[str]
 
-    def do_GET(self):  # noqa: N802 (http.server's name): a proxied request names the whole URL
+    def do_GET(self):  # http.server's name: a proxied request names the whole URL
         self.seen.append(self.path)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(self.path, timeout=5) as upstream:

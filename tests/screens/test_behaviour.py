@@ -47,12 +47,13 @@ async def test_a_bad_value_on_each_step_shows_its_message(keyring):
         await ready(pilot, "welcome")
         for step, provider, path, bad, expected in BAD_VALUES:
             app.go_to(step)
-            await wait_for(pilot, lambda: app.current_step == step and app.view.STEP == step)
+            await wait_for(pilot, lambda step=step: app.current_step == step and app.view.STEP == step)
             await pilot.pause()
             if provider:
                 await choose(pilot, step, ("provider",), provider)
             await type_field(pilot, step, path, bad)  # typed, then Tab leaves the field
-            await wait_for(pilot, lambda: app.query_one(f"#{widget_id(step, path, 'row')}").has_class("-error"),
+            await wait_for(pilot, lambda step=step, path=path: app.query_one(
+                               f"#{widget_id(step, path, 'row')}").has_class("-error"),
                            what=f"the error of {step}")
             assert expected in error_text(app, step, path)
         # Leaving with errors needs a visible confirmation and marks the step failed.
@@ -243,6 +244,20 @@ async def test_help_explains_the_current_step(keyring):
         assert "Help: File storage" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("ctrl+q")
+
+
+async def test_help_lists_the_keys_of_the_launch_step(keyring):
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        app.go_to("launch")
+        await wait_for(pilot, lambda: app.current_step == "launch")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = " ".join(screen_text(app).split())
+        assert "Help: Launch" in text and "Tab moves between the buttons" in text  # once never shown
+        await pilot.press("escape")
         await pilot.press("ctrl+q")
 
 

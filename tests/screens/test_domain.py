@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.screens.conftest import fixed_clock, read_session
-from wizard import instructions
+from wizard import providers
 from wizard.draft import secret_ids
 from wizard.flow import WizardFlow, read_license_file, step_fields
 from wizard.session import SessionLocked, SessionStore
@@ -32,10 +32,10 @@ def test_instructions_from_the_values():
         "storage": {"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "us-east-1", "queue": "wandb-q"}},
         "database": {"provider": "mysql", "mysql": {"user": "wb", "database": "wbdb"}},
     }
-    sso = {i.id: i for i in instructions.for_step("sso", values)}
+    sso = {i.id: i for i in providers.instructions_for("sso", values)}
     assert sso["sso.callback"].text == "https://wandb.example.com/oidc/callback"
     assert sso["sso.logout"].text == "https://wandb.example.com/logout"
-    storage = {i.id: i for i in instructions.for_step("storage", values)}
+    storage = {i.id: i for i in providers.instructions_for("storage", values)}
     cors = json.loads(storage["storage.cors-json"].text)
     assert cors == [{"AllowedHeaders": ["*"], "AllowedMethods": ["GET", "HEAD", "PUT"],
                      "AllowedOrigins": ["https://wandb.example.com"], "ExposeHeaders": ["ETag"],
@@ -47,20 +47,20 @@ def test_instructions_from_the_values():
     assert statement["Action"] == ["sqs:SendMessage"]
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": "arn:aws:s3:::acme-wandb"}}
     assert statement["Resource"] == "arn:aws:sqs:us-east-1:<AWS-ACCOUNT-ID>:wandb-q"
-    sql = instructions.for_step("database", values, {"database.mysql.password": "pw'x"})[0]
+    sql = providers.instructions_for("database", values, {"database.mysql.password": "pw'x"})[0]
     assert "IDENTIFIED BY '********'" in sql.text and "pw" not in sql.text
     assert "CREATE USER 'wb'@'%' IDENTIFIED BY 'pw\\'x';" in sql.clipboard
     assert "GRANT ALL ON `wbdb`.* TO 'wb'@'%' WITH GRANT OPTION;" in sql.text
-    assert instructions.for_step("slack", values)[0].text == "https://wandb.example.com"
+    assert providers.instructions_for("slack", values)[0].text == "https://wandb.example.com"
 
 
 def test_instructions_use_placeholders_for_missing_or_invalid_values():
     values = {"host": {"url": "not a url"},
               "storage": {"provider": "gcs", "gcs": {"bucket": "acme", "topic": "files", "project": "acme-proj"}}}
-    gsutil = [i for i in instructions.for_step("storage", values) if i.id == "storage.gsutil"][0]
+    gsutil = [i for i in providers.instructions_for("storage", values) if i.id == "storage.gsutil"][0]
     assert gsutil.text == "gsutil notification create -t projects/acme-proj/topics/files -f json gs://acme"
-    assert instructions.for_step("slack", values)[0].text == "<SERVER-URL>"
-    azure = instructions.for_step("storage", {"storage": {"provider": "azure", "azure": {}}})[0]
+    assert providers.instructions_for("slack", values)[0].text == "<SERVER-URL>"
+    azure = providers.instructions_for("storage", {"storage": {"provider": "azure", "azure": {}}})[0]
     assert "--account-name <ACCOUNT>" in azure.text and "--origins http://localhost:8080" in azure.text
 
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from wizard.checks.engine import CheckContext, CheckDef, CheckResult, Status, collect, run_checks, worst
+from wizard.checks.engine import CheckContext, CheckDef, CheckResult, Status, run_checks
+from tests.check_runs import collect
 
 
 def _check(check_id: str, delay: float, status: Status = Status.PASS, count: int = 1):
@@ -132,16 +133,6 @@ async def test_cancelling_the_consumer_task_cancels_the_checks():
         await task
     assert cancelled.is_set()
 
-
-def test_worst_status():
-    def r(status):
-        return CheckResult("x", "x", status, "")
-
-    assert worst([]) is Status.SKIPPED
-    assert worst([r(Status.PASS), r(Status.SKIPPED)]) in (Status.PASS, Status.SKIPPED)
-    assert worst([r(Status.PASS), r(Status.WARN)]) is Status.WARN
-    assert worst([r(Status.WARN), r(Status.FAIL), r(Status.PASS)]) is Status.FAIL
-    assert worst([r(Status.WARN), r(Status.ERROR)]) is Status.ERROR
 
 
 def test_status_symbols_carry_words():

@@ -7,8 +7,7 @@ import socket
 import pytest
 
 from wizard.checks import CheckContext, Status, checks_for
-from wizard.checks.engine import collect
-from wizard.checks.host import login_line
+from tests.check_runs import collect
 from wizard.draft import validate_step
 from tests.services.local_process import free_port
 
@@ -96,6 +95,3 @@ async def test_bind_address_not_on_this_machine_fails():
     results = await _results(_ctx("http://localhost:8080", bind_address="192.0.2.1"))
     assert results["host.port-free"].status is Status.FAIL
 
-
-def test_login_line():
-    assert login_line("https://wandb.example.com/") == "wandb login --host=https://wandb.example.com"

@@ -3,6 +3,7 @@ nothing outside wizard/providers chooses by provider."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import typing
 from pathlib import Path
@@ -10,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from wizard import config, providers
-from wizard.checks.engine import checks_for
+from wizard.checks.all_steps import check_all
+from wizard.checks.engine import CheckContext, Status, checks_for
+from tests.check_runs import collect
 from wizard.container import ContainerInputs
-from wizard.providers.base import Parts
+from wizard.providers.base import Parts, Section, provider_of
 from wizard.render import mask, section_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +50,9 @@ def test_each_provider_is_complete(provider):
 
 def test_a_section_is_rendered_by_its_own_provider():
     section = providers.for_step("cache")["redis"].settings(host="cache.internal", password="pw")
-    assert providers.of(section) is providers.for_step("cache")["redis"]
+    assert provider_of(section) is providers.for_step("cache")["redis"]
     assert section_inputs(section, mask).environment()["REDIS"].startswith("redis://:")
-    assert providers.of(config.HostConfig()) is None  # the Host step is not a provider's
+    assert provider_of(config.HostConfig()) is None  # the Host step is not a provider's
 
 
 def test_nothing_outside_the_providers_branches_on_a_provider_model():
@@ -62,3 +65,25 @@ def test_nothing_outside_the_providers_branches_on_a_provider_model():
     assert found == []
     # The test itself can fail: the providers do use their models this way.
     assert pattern.search("isinstance(section, RedisCache)")
+
+
+@pytest.mark.parametrize("provider", providers.registered(), ids=lambda p: f"{p.step}-{p.key}")
+def test_every_check_of_a_provider_streams_its_results(provider):
+    # One shape for every provider (GCS's events once returned a list where the others streamed).
+    assert all(inspect.isasyncgenfunction(check) for check in provider.checks.values())
+
+
+async def test_a_section_no_provider_owns_is_not_checked_as_another_provider():
+    class Unknown(Section):  # a provider nobody registered (the storage checks once sent it to Azure's)
+        provider: str = "unknown"
+
+    results = await collect(checks_for("storage"), CheckContext({"storage": Unknown()}))
+    assert {result.status for result in results} == {Status.SKIPPED}
+    assert {result.message for result in results} == {"Nothing to check for this choice."}
+
+
+async def test_the_headless_report_keeps_each_step_in_the_order_of_its_checks():
+    # storage.local comes from the first storage check (storage.access): it once sorted to the end.
+    reports = {item.step: item for item in await check_all(config.InstallConfig(), timeout=2)}
+    ids = [result.id for result in reports["storage"].results]
+    assert ids == ["storage.local", "storage.cors", "storage.preflight", "storage.queue", "storage.kms"]

@@ -11,7 +11,8 @@ import base64
 import json
 
 from wizard.checks import CheckContext, Status
-from wizard.checks.engine import checks_for, collect
+from wizard.checks.engine import checks_for
+from tests.check_runs import collect
 from wizard.checks.storage_common import (
     CorsRule, azure_cors_xml, evaluate_cors, merge_rules, origin_matches, s3_cors_json,
     wandb_rule,
@@ -174,7 +175,7 @@ def test_event_grid_instructions_name_everything_to_create():
 
 def _settings(draft: dict, secrets: dict | None = None) -> tuple[dict, dict]:
     """The storage settings box of the screen: (shown, copied) as dicts."""
-    from wizard.instructions import server_inputs
+    from wizard.providers import server_inputs
 
     [box] = server_inputs("storage", {"storage": draft}, secrets or {})
     return (dict(line.split("=", 1) for line in box.text.splitlines()),
@@ -195,7 +196,7 @@ def test_storage_settings_shown_on_the_screen():
     shown, _ = _settings({"provider": "s3", "s3": {"bucket": "acme-wandb", "region": "eu-west-1",
                                                    "queue": "wandb-events", "instance_role": True}})
     assert shown == {"BUCKET": "s3://acme-wandb", "BUCKET_QUEUE": "sqs://wandb-events", "AWS_REGION": "eu-west-1"}
-    from wizard.instructions import server_inputs
+    from wizard.providers import server_inputs
 
     assert server_inputs("storage", {"storage": {"provider": "s3", "s3": {"bucket": "Bad_Name"}}}, {}) == []
     assert server_inputs("storage", {"storage": {"provider": "local"}}, {}) == []
@@ -266,7 +267,7 @@ def test_aws_errors_in_plain_words_without_the_secret():
 
 
 def test_storage_settings_show_the_key_file_and_copy_only_the_settings_page_values():
-    from wizard.instructions import server_inputs
+    from wizard.providers import server_inputs
 
     settings = server_inputs("storage", {"storage": {"provider": "gcs", "gcs": {
         "bucket": "acme-wandb", "credentials_file": "/srv/keys/gcs.json"}}}, {})

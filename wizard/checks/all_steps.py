@@ -37,11 +37,7 @@ async def check_all(
                 progress(min(done, total), total, result)
 
     await asyncio.gather(*(one_step(step) for step in CONFIG_STEPS if plan[step]))
-    order = {step: [check.id for check in plan[step]] for step in CONFIG_STEPS}
-
-    def position(step: str, result: CheckResult) -> int:
-        ids = order[step]
-        prefix = next((i for i, check_id in enumerate(ids) if result.id == check_id or result.id.startswith(check_id)), len(ids))
-        return prefix
-
-    return [StepReport(step, sorted(results[step], key=lambda r: position(step, r))) for step in CONFIG_STEPS]
+    # Each step's results in the order of its checks (a check's results keep the order they came in).
+    order = {step: {check.id: index for index, check in enumerate(plan[step])} for step in CONFIG_STEPS}
+    return [StepReport(step, sorted(results[step], key=lambda result: order[step][result.check]))
+            for step in CONFIG_STEPS]

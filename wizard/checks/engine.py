@@ -28,10 +28,6 @@ class Status(str, Enum):
         # Text symbols with words, so the status never rests on colour alone.
         return {"pass": "✓ ok", "warn": "! warn", "fail": "✗ fail", "skipped": "- skip", "error": "✗ error"}[self.value]
 
-    @property
-    def rank(self) -> int:
-        return {"pass": 0, "skipped": 0, "warn": 1, "error": 2, "fail": 2}[self.value]
-
 
 @dataclass(frozen=True)
 class FixAction:
@@ -182,13 +178,3 @@ async def run_checks(checks: list[CheckDef], ctx: CheckContext) -> AsyncIterator
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def collect(checks: list[CheckDef], ctx: CheckContext) -> list[CheckResult]:
-    return [result async for result in run_checks(checks, ctx)]
-
-
-def worst(results: list[CheckResult]) -> Status:
-    if not results:
-        return Status.SKIPPED
-    return max(results, key=lambda r: (r.status.rank, r.status != Status.ERROR)).status

@@ -28,10 +28,6 @@ def _is_local_address(address: str) -> bool:
     return True
 
 
-def login_line(url: str) -> str:
-    return f"wandb login --host={url.rstrip('/')}"
-
-
 @register("host", "host.dns", "Name resolves to this machine")
 async def check_dns(ctx: CheckContext):
     host_cfg = ctx.section("host")

@@ -151,7 +151,7 @@ async def fetch(http, url: str, *, timeout: float, params: Mapping[str, str] | N
         return await asyncio.wait_for(run(), timeout)
     except (asyncio.TimeoutError, httpx.TimeoutException):
         raise NetError("timeout", f"{_where(url)} did not answer within {timeout:.1f} s.",
-                       "Check that the address is right and that this machine may reach it (firewall, proxy, VPN).")
+                       "Check that the address is right and that this machine may reach it (firewall, proxy, VPN).") from None
     except httpx.HTTPError as exc:
         raise describe_http_error(exc, url) from None
 

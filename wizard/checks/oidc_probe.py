@@ -37,9 +37,9 @@ class SSOSettings:
 def settings_from(section: Any, host: Any) -> SSOSettings | None:
     """The OIDC settings of an SSO provider's section (its model is an `wizard.providers.openid.OidcSection`);
     None when SSO is off or not valid yet."""
-    from wizard import providers
+    from wizard.providers.base import provider_of
 
-    provider = providers.of(section)
+    provider = provider_of(section)
     if provider is None or provider.in_container:
         return None
     url = host.url.rstrip("/") if host is not None else None

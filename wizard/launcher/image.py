@@ -44,6 +44,13 @@ class UpdateCheck:
     local_digest: str | None  # the digest the local image was pulled by, None if not pulled from this registry
     registry_digest: str
     running_image_id: str | None  # the image of the running container, if any
+    local_image_id: str | None = None  # the local image of the tag, if any
+
+    @property
+    def running_newest(self) -> bool:
+        """The container runs the local image of the tag, and that is the registry's current one."""
+        return not self.update_available and self.local_image_id is not None \
+            and self.running_image_id == self.local_image_id
 
     @property
     def update_available(self) -> bool:
@@ -201,6 +208,7 @@ def check_for_update(client: Any, spec: LaunchSpec) -> UpdateCheck:
         local_digest=digest_for(local, spec.image) if local else None,
         registry_digest=registry_digest(client, spec.image_ref),
         running_image_id=container.attrs.get("Image") if container is not None else None,
+        local_image_id=local.id if local is not None else None,
     )
 
 

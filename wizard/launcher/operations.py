@@ -20,7 +20,7 @@ from wizard.launcher.engine import connect, engine_errors
 from wizard.launcher.errors import ConfirmationMismatch, LauncherError, OperationFailed, docker_error_text
 from wizard.launcher.events import EventCallback, Step, emit
 from wizard.launcher.existing import describe_container, get_container, previous_containers
-from wizard.launcher.image import digest_for, ensure_image, local_image, registry_digest
+from wizard.launcher.image import check_for_update, ensure_image
 from wizard.launcher.run import conflict_error, create_container, remove_quietly, start_container
 from wizard.launcher.spec import LaunchSpec, secret_values
 from wizard.launcher.volume import prepare_volume
@@ -80,13 +80,11 @@ def _client(client: Any, base_url: str | None) -> Any:
     return client if client is not None else connect(base_url)
 
 
-def _finish(client: Any, spec: LaunchSpec, container: Any, watch: WatchResult, action: str, options: Options,
-            previous_name: str | None = None) -> LaunchResult:
+def _finish(spec: LaunchSpec, container: Any, watch: WatchResult, action: str, options: Options) -> LaunchResult:
     after = after_ready(spec, options.after_timeout) if watch.ready else None
     return LaunchResult(
         ok=watch.ready, action=action, container_name=spec.container_name, container_id=container.id,
-        image_id=container.attrs.get("Image"), watch=watch, after=after, previous_name=previous_name,
-        message=watch.message, hint=watch.hint,
+        image_id=container.attrs.get("Image"), watch=watch, after=after, message=watch.message, hint=watch.hint,
     )
 
 
@@ -112,7 +110,7 @@ def launch(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
         # Stop a crash loop (restart policy); keep the container for `docker logs`.
         _stop_quietly(container, 5)
     container.reload()
-    return _finish(client, spec, container, watch, "launch", options)
+    return _finish(spec, container, watch, "launch", options)
 
 
 @engine_errors
@@ -139,23 +137,20 @@ def upgrade(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None
     if existing is not None and not describe_container(existing).managed:
         raise conflict_error(client, spec.container_name)
     emit(on_event, Step("image", f"Asking the registry for the current digest of {spec.image_ref}"))
-    remote = registry_digest(client, spec.image_ref)
-    local = local_image(client, spec.image_ref)
-    local_digest = digest_for(local, spec.image) if local else None
+    update = check_for_update(client, spec)
+    pull = "always" if update.update_available else "missing"
     if existing is None:
-        return launch(spec, client=client, on_event=on_event, options=options, cancel=cancel,
-                      pull="missing" if local_digest == remote else "always")
-    running_image = existing.attrs.get("Image")
-    if local_digest == remote and local is not None and running_image == local.id:
+        return launch(spec, client=client, on_event=on_event, options=options, cancel=cancel, pull=pull)
+    if update.running_newest:
         return LaunchResult(
             ok=True, action="unchanged", container_name=spec.container_name, container_id=existing.id,
-            image_id=running_image, watch=None, after=None,
-            message=f"{spec.container_name} already runs the newest {spec.image_ref} ({remote[:19]}).",
+            image_id=update.running_image_id, watch=None, after=None,
+            message=f"{spec.container_name} already runs the newest {spec.image_ref} "
+                    f"({update.registry_digest[:19]}).",
         )
-    if local_digest != remote:
-        emit(on_event, Step("image", f"The registry has a newer {spec.image_ref} ({remote[:19]})"))
-    return _replace(client, spec, existing, "upgrade", on_event, options, cancel,
-                    "always" if local_digest != remote else "missing")
+    if update.update_available:
+        emit(on_event, Step("image", f"The registry has a newer {spec.image_ref} ({update.registry_digest[:19]})"))
+    return _replace(client, spec, existing, "upgrade", on_event, options, cancel, pull)
 
 
 def _stop_quietly(container: Any, timeout: int) -> None:
@@ -213,7 +208,7 @@ def _replace(client: Any, spec: LaunchSpec, old: Any, action: str, on_event: Eve
         emit(on_event, Step("cleanup", f"Removing the previous container {previous_name} (the volume stays)"))
         remove_quietly(old)
         new.reload()
-        return _finish(client, spec, new, watch, action, options)
+        return _finish(spec, new, watch, action, options)
     remove_quietly(new)
     restored = _restore(client, old, old_info, spec, on_event)
     hint = watch.hint + (f" The previous {spec.container_name} was restored and keeps serving." if restored else "")

@@ -10,44 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, AsyncIterator
 
-from wizard.providers.base import Parts, Section, Secrets, Values
+from wizard.providers.base import Provider, Secrets, Values, provider_of
 
 if TYPE_CHECKING:
     from wizard.checks.engine import CheckContext, CheckResult
     from wizard.instructions import Instruction
 
-# A provider's implementation of one of its step's checks: (context, the validated section) -> results.
-CheckImpl = Callable[["CheckContext", Any], AsyncIterator["CheckResult"]]
-
-
-def _renders_nothing(section: Any, out: Parts) -> None:
-    """The service runs inside the server container: it needs no settings."""
-
-
-def _no_instructions(values: Values, secrets: Secrets) -> list[Instruction]:
-    return []
-
-
-@dataclass(frozen=True)
-class Provider:
-    step: str
-    key: str  # the value of the settings' `provider` field (also in answers files and session drafts)
-    settings: type[Section]
-    render: Callable[[Any, Parts], None] = _renders_nothing
-    checks: Mapping[str, CheckImpl] = field(default_factory=dict)  # check id (a slot of the step) -> implementation
-    instructions: Callable[[Values, Secrets], list[Instruction]] = _no_instructions
-    # Whether the service refuses these credentials themselves (then a permission failure elsewhere says nothing).
-    credentials_rejected: Callable[[CheckContext, Any], Awaitable[bool]] | None = None
-    in_container: bool = False  # the service runs inside the server container (embedded, local volume, no SSO)
-
 
 @functools.cache
 def registered() -> tuple[Provider, ...]:
-    """Every provider, in each step's order (the default first). Loaded on first use: the provider modules build
-    on this package."""
+    """Every provider, in each step's order (the default first), loaded on first use."""
     from wizard.providers import (
         azure, builtin, cognito, gcs, local, mysql, oidc, okta, redis, s3, s3_compatible, slack,
     )
@@ -72,9 +46,40 @@ def choices() -> dict[str, dict[str, Provider]]:
     return {step: chosen for step in steps if len(chosen := for_step(step)) > 1}
 
 
-def of(section: Any) -> Provider | None:
-    """The provider of a validated section (None for the sections that are not a provider's: license, host...)."""
-    return next((provider for provider in registered() if type(section) is provider.settings), None)
+def instructions_for(step: str, values: Values, secrets: Secrets | None = None) -> list[Instruction]:
+    """Every text to paste elsewhere for one step (the chosen provider's, from the session's draft values), and
+    what the server container gets from it."""
+    chosen = for_step(step)
+    if not chosen:
+        return []
+    key = str((values.get(step) or {}).get("provider") or next(iter(chosen))) if len(chosen) > 1 else next(iter(chosen))
+    provider = chosen.get(key)
+    secrets = secrets or {}
+    own = provider.instructions(values, secrets) if provider is not None else []
+    return own + server_inputs(step, values, secrets)
+
+
+def server_inputs(step: str, values: Values, secrets: Secrets) -> list[Instruction]:
+    """What the server container gets from this step (secrets masked), once the step is valid. For File storage
+    the copy holds the real values of the System Settings › File storage page (secrets included)."""
+    from wizard.checks.storage_common import STORAGE_VARIABLES
+    from wizard.draft import validate_step
+    from wizard.instructions import Instruction, container_lines
+    from wizard.render import mask, reveal, section_inputs
+
+    section, errors = validate_step(step, values.get(step) or {}, secrets)
+    provider = provider_of(section)
+    if errors or section is None or (provider is not None and provider.in_container):
+        return []
+    text = container_lines(section_inputs(section, mask))
+    if not text:
+        return []
+    if step == "storage":
+        return [Instruction("storage.settings", "What the server container gets", text,
+                            copy_text=container_lines(section_inputs(section, reveal), STORAGE_VARIABLES),
+                            note="The copy holds the System Settings › File storage values (secrets included).")]
+    return [Instruction(f"{step}.server", "What the server container gets", text,
+                        note="Exactly what the launcher and every export give the container; the checks test it.")]
 
 
 def slot(step: str, check_id: str, title: str, timeout: float | None = None, needs_credentials: bool = False) -> None:
@@ -87,7 +92,7 @@ def slot(step: str, check_id: str, title: str, timeout: float | None = None, nee
 
     async def run(ctx: CheckContext) -> AsyncIterator[CheckResult]:
         section = ctx.section(step)
-        provider = of(section)
+        provider = provider_of(section)
         implementation = provider.checks.get(check_id) if provider is not None else None
         if implementation is None:
             yield CheckResult(check_id, title, Status.SKIPPED, "The settings are not complete yet."

@@ -27,8 +27,7 @@ from wizard.checks.storage_common import (
     insecure_result, merge_rules, outside, preflight, probe_key, result, wandb_rule, CorsRule,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
-from wizard.providers import Provider
-from wizard.providers.base import Parts, RequiredSecret, Secrets, Section, Values, checked, streamed
+from wizard.providers.base import Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, streamed
 
 MAX_CORS_RULES = 5  # Azure's limit per service
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"

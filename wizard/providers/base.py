@@ -4,7 +4,7 @@ provider's `render` fills with what the server container gets."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, AsyncIterator, Awaitable, Callable, ClassVar, Mapping
 from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr
@@ -12,14 +12,36 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr
 from wizard import validators as v
 from wizard.container import ContainerInputs, Endpoint, EnvVar, Mount, host_entries_for
 
+if TYPE_CHECKING:
+    from wizard.checks.engine import CheckContext, CheckResult
+    from wizard.instructions import Instruction
+
 Values = Mapping[str, Mapping[str, Any]]  # the session's draft values, by step
 Secrets = Mapping[str, str]  # keyring id -> secret
 # How a secret appears in the output: reveal (for the container), mask (for screens), placeholder (for exports).
 SecretView = Callable[[str, str], str]  # (secret id, secret value) -> text
 
 
+# A provider's implementation of one of its step's checks: (context, the validated section) -> results.
+CheckImpl = Callable[["CheckContext", Any], AsyncIterator["CheckResult"]]
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    PROVIDER: ClassVar[Provider | None] = None  # set by the provider whose settings these are
+
+    def render(self, out: Parts) -> None:
+        """Put what this section gives the server container into `out`: its provider's `render` (the License, Host
+        and Server options sections render themselves)."""
+        provider = provider_of(self)
+        if provider is None:
+            raise TypeError(f"no renderer for {type(self).__name__}")
+        provider.render(self, out)
+
+
+def provider_of(section: Any) -> Provider | None:
+    """The provider of a validated section (None for sections that are not a provider's: license, host...)."""
+    return type(section).__dict__.get("PROVIDER")
 
 
 class FieldProblem(ValueError):
@@ -91,20 +113,47 @@ class Parts:
         return ContainerInputs(tuple(self.env), tuple(self.mounts), host_entries_for(endpoints), endpoints)
 
 
-def streamed(function: Callable[..., Awaitable[list[Any]]]) -> Callable[..., AsyncIterator[Any]]:
+def streamed(function: Callable[[CheckContext, Any], Awaitable[list[CheckResult]]]) -> CheckImpl:
     """A check written as `async def f(ctx, section) -> list[CheckResult]`, in the shape providers register."""
 
-    async def check(ctx: Any, section: Any) -> AsyncIterator[Any]:
+    async def check(ctx: CheckContext, section: Any) -> AsyncIterator[CheckResult]:
         for item in await function(ctx, section):
             yield item
 
     return check
 
 
-def nothing_to_check(result: Any) -> Callable[..., AsyncIterator[Any]]:
-    """A check that only says why there is nothing to check for this provider (`result`: its CheckResult)."""
+def nothing_to_check(result: CheckResult) -> CheckImpl:
+    """A check that only says why there is nothing to check for this provider."""
 
-    async def check(ctx: Any, section: Any) -> AsyncIterator[Any]:
+    async def check(ctx: CheckContext, section: Any) -> AsyncIterator[CheckResult]:
         yield result
 
     return check
+
+
+# --- The provider ---------------------------------------------------------------------------------------------
+
+
+def _renders_nothing(section: Any, out: Parts) -> None:
+    """The service runs inside the server container: it needs no settings."""
+
+
+def _no_instructions(values: Values, secrets: Secrets) -> list[Instruction]:
+    return []
+
+
+@dataclass(frozen=True)
+class Provider:
+    step: str
+    key: str  # the value of the settings' `provider` field (also in answers files and session drafts)
+    settings: type[Section]
+    render: Callable[[Any, Parts], None] = _renders_nothing
+    checks: Mapping[str, CheckImpl] = field(default_factory=dict)  # check id (a slot of the step) -> implementation
+    instructions: Callable[[Values, Secrets], list[Instruction]] = _no_instructions
+    # Whether the service refuses these credentials themselves (then a permission failure elsewhere says nothing).
+    credentials_rejected: Callable[[CheckContext, Any], Awaitable[bool]] | None = None
+    in_container: bool = False  # the service runs inside the server container (embedded, local volume, no SSO)
+
+    def __post_init__(self) -> None:
+        self.settings.PROVIDER = self  # its sections find it without the registry (render, checks)

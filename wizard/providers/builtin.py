@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from wizard.checks.engine import CheckResult, Status
-from wizard.providers import Provider
-from wizard.providers.base import Section, nothing_to_check
+from wizard.providers.base import Provider, Section, nothing_to_check
 
 
 class NoSSO(Section):

@@ -10,8 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from wizard import validators as v
 from wizard.instructions import Instruction
-from wizard.providers import Provider
-from wizard.providers.base import FieldProblem, Secrets, Values, checked
+from wizard.providers.base import FieldProblem, Provider, Secrets, Values, checked
 from wizard.providers.openid import (
     COGNITO_ISSUER, OidcSection, callback_instruction, callback_url, logout_instruction, render,
 )

@@ -26,8 +26,7 @@ from wizard.checks.storage_common import (
 )
 from wizard.container import FILES_DIR, Mount
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
-from wizard.providers import Provider
-from wizard.providers.base import FieldProblem, Parts, Secrets, Section, Values, checked, streamed
+from wizard.providers.base import FieldProblem, Parts, Provider, Secrets, Section, Values, checked, streamed
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 UNUSABLE = "unusable"  # marker: the credentials could not be loaded (credentials check says why)

@@ -8,8 +8,7 @@ from typing import Literal
 
 from wizard.checks.engine import CheckContext, CheckResult, Status
 from wizard.checks.storage_common import result
-from wizard.providers import Provider
-from wizard.providers.base import Section, nothing_to_check
+from wizard.providers.base import Provider, Section, nothing_to_check
 
 LOW_SPACE = 20 * 1024**3  # bytes free below which a bind path gets a warning
 NOT_USED = "Not used: files stay in the server's data volume."

@@ -29,8 +29,7 @@ from wizard.checks.net import Deadline, NetError, insecure_warning, ssl_context,
 from wizard.checks.tcp import certificate_error, connection_error, where
 from wizard.container import FILES_DIR, Endpoint, Mount
 from wizard.instructions import Instruction, provider_draft
-from wizard.providers import Provider
-from wizard.providers.base import Hostname, Parts, Port, RequiredSecret, Secrets, Section, Values, netloc
+from wizard.providers.base import Hostname, Parts, Port, Provider, RequiredSecret, Secrets, Section, Values, netloc
 from wizard.text import MASK
 
 TITLE = "MySQL server"

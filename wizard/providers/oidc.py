@@ -11,8 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 from wizard import validators as v
 from wizard.checks.oidc_probe import is_cognito_issuer
 from wizard.instructions import Instruction
-from wizard.providers import Provider
-from wizard.providers.base import FieldProblem, Secrets, Values
+from wizard.providers.base import FieldProblem, Provider, Secrets, Values
 from wizard.providers.openid import (
     COGNITO_ISSUER, AuthMethod, ConfidentialSecret, OidcSection, callback_instruction, callback_url, logout_instruction, render,
 )

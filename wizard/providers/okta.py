@@ -11,8 +11,7 @@ from pydantic import AfterValidator, Field
 
 from wizard import validators as v
 from wizard.instructions import Instruction, host_url
-from wizard.providers import Provider
-from wizard.providers.base import Secrets, Values
+from wizard.providers.base import Provider, Secrets, Values
 from wizard.providers.openid import AuthMethod, ConfidentialSecret, OidcSection, callback_instruction, callback_url, render
 
 

@@ -25,8 +25,7 @@ from wizard.checks.engine import CheckContext, CheckResult, Status
 from wizard.checks.net import Deadline, NetError, insecure_warning, ssl_context, truncate
 from wizard.checks.tcp import close, open_stream, speaks_tls, where
 from wizard.container import FILES_DIR, Endpoint, Mount
-from wizard.providers import Provider
-from wizard.providers.base import FieldProblem, Hostname, Parts, Port, Section, netloc, query
+from wizard.providers.base import FieldProblem, Hostname, Parts, Port, Provider, Section, netloc, query
 
 TITLE = "Redis server"
 TTL_SECONDS = 604800  # what every W&B deployment sets (Terraform modules, the operator chart)

@@ -24,8 +24,7 @@ from wizard.checks.storage_common import (
     EVENTS_TIMEOUT, PROBE_PREFIX, Verdict, event_wait, insecure_result, origin_matches, outside, probe_key, result,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft, s3_cors_instructions
-from wizard.providers import Provider
-from wizard.providers.base import FieldProblem, Parts, Secrets, Section, Values, checked
+from wizard.providers.base import FieldProblem, Parts, Provider, Secrets, Section, Values, checked
 
 NOTIFICATION_ID = "wandb-object-created"
 POLICY_SID = "wandb-bucket-notifications"

@@ -23,8 +23,7 @@ from wizard.checks.s3_api import (
 from wizard.checks.storage_common import TITLES, insecure_result, result
 from wizard.container import Endpoint
 from wizard.instructions import Instruction, host_url, s3_cors_instructions
-from wizard.providers import Provider
-from wizard.providers.base import Parts, RequiredSecret, Secrets, Section, Values, checked, nothing_to_check, query
+from wizard.providers.base import Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, nothing_to_check, query
 
 
 def _endpoint(value: str) -> str:

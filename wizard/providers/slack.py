@@ -15,8 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from wizard.checks.engine import CheckContext, CheckResult, Status
 from wizard.checks.net import NetError, client, fetch, insecure_warning, truncate
 from wizard.instructions import Instruction, host_url
-from wizard.providers import Provider
-from wizard.providers.base import FieldProblem, Parts, Secrets, Section, Values
+from wizard.providers.base import FieldProblem, Parts, Provider, Secrets, Section, Values
 from wizard.validators import is_loopback_host
 
 # api.test answers {"ok": true} without authentication. Tests point the check elsewhere with
