@@ -22,13 +22,12 @@ from screens.widgets.footer import WizardFooter
 from screens.widgets.step_list import StepList
 from screens.widgets.text import Plain
 from wizard import secrets as keyrings
+from wizard.cli.exit import DEBUG_ENV, Exit
 from wizard.flow import WizardFlow, default_session_name, describe_summary, utc_now
 from wizard.secrets import SecretsError, SecretStore
 from wizard.session import SessionError, SessionLocked, SessionStore
 from wizard.steps import STEP_IDS, step_title
 
-EXIT_OK, EXIT_FAILED, EXIT_LOCKED, EXIT_UNREADABLE, EXIT_KEYRING = 0, 1, 3, 4, 5
-DEBUG_ENV = "WANDB_LOCAL_SETUP_DEBUG"
 SAVE_DELAY = 0.5  # seconds after the last keystroke before the draft is written
 
 KEYS_HELP = """Keys
@@ -92,7 +91,7 @@ class WizardApp(App[int]):
         self.passphrase = passphrase if passphrase is not None else os.environ.get(keyrings.PASSPHRASE_ENV) or None
         self.clock = clock or utc_now
         self.flow: WizardFlow | None = None
-        self.exit_code = EXIT_OK
+        self.exit_code = Exit.OK
         self.keyring_text = "(opening the keyring…)"
         self.current_step: str | None = None
         self._save_timer = None
@@ -162,7 +161,7 @@ class WizardApp(App[int]):
 
         def chosen(answer: tuple[str, bool] | None) -> None:
             if answer is None:
-                self.exit(EXIT_OK)
+                self.exit(Exit.OK)
             else:
                 self.open_session(*answer)
 
@@ -179,14 +178,14 @@ class WizardApp(App[int]):
         try:
             self.flow = WizardFlow.open(name, new=new, store=self.store, clock=self.clock)
         except SessionLocked as exc:
-            self.exit_code = EXIT_LOCKED
+            self.exit_code = Exit.LOCKED
             self._refuse("Session in use", str(exc))
             return
         except SessionError as exc:
-            self.exit_code = EXIT_UNREADABLE
+            self.exit_code = Exit.UNREADABLE
             self._refuse("Session cannot be opened", str(exc))
             return
-        self.exit_code = EXIT_OK
+        self.exit_code = Exit.OK
         self.setup_keyring()
 
     def _refuse(self, title: str, message: str) -> None:
@@ -280,7 +279,7 @@ class WizardApp(App[int]):
             elif choice == "without":
                 self._without_keyring()
             else:
-                self.exit_code = EXIT_KEYRING
+                self.exit_code = Exit.KEYRING
                 self.quit_wizard()
 
         self.push_screen(NoticeScreen("The keyring cannot be used", message, choices, default="without"), answered)
@@ -527,13 +526,13 @@ class WizardApp(App[int]):
             pass
         self.crash_message = (f"unexpected error ({type(error).__name__}: {error}). Everything typed up to the last "
                               f"field left is saved; set {DEBUG_ENV}=1 for details.")
-        self.exit_code = EXIT_FAILED
-        self.exit(EXIT_FAILED)
+        self.exit_code = Exit.FAILED
+        self.exit(Exit.FAILED)
 
     def _hangup(self) -> None:
         self.hung_up = True
         self.close_flow()
-        self.exit(EXIT_FAILED)
+        self.exit(Exit.FAILED)
 
 
 def run_wizard(session_name: str | None, new: bool = False) -> int:
@@ -544,7 +543,7 @@ def run_wizard(session_name: str | None, new: bool = False) -> int:
 
     app = WizardApp(session_name, new)
     # The last resort once the terminal is gone and the loop is stuck: save what was typed, release the lock.
-    watch_terminal([sys.__stdin__.fileno(), sys.__stdout__.fileno()], app.close_flow, EXIT_FAILED)
+    watch_terminal([sys.__stdin__.fileno(), sys.__stdout__.fileno()], app.close_flow, Exit.FAILED)
     try:
         result = app.run()
     finally:

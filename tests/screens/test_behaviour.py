@@ -8,7 +8,8 @@ import os
 import pytest
 from textual.widgets import Input
 
-from screens.app import EXIT_LOCKED, WizardApp
+from screens.app import WizardApp
+from wizard.cli.exit import Exit
 from screens.modals import HelpScreen, NoticeScreen, PassphraseScreen, SessionPickerScreen
 from tests.screens.conftest import SIZE, fixed_clock, read_session
 from tests.services.keyring_service import locked_secret_service  # noqa: F401 (fixture)
@@ -157,7 +158,7 @@ async def test_a_second_wizard_on_the_same_session_is_refused(keyring, state_hom
             assert f"PID {os.getpid()}" in text
             assert "open in another wizard" in text
             await pilot2.press("enter")
-        assert second.return_value == EXIT_LOCKED
+        assert second.return_value == Exit.LOCKED
         await pilot.press("ctrl+q")
 
 

@@ -1,31 +1,49 @@
-"""`wandb-local-setup sessions list|show|delete`."""
+"""`wandb-local-setup sessions list|show|delete|export|copy`: the saved sessions."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from wizard import draft, render, secrets
-from wizard.cli import EXIT_FAILED, EXIT_KEYRING, EXIT_OK
+from wizard.cli.exit import Exit
 from wizard.session import SessionNotFound, SessionStore
 from wizard.sources import open_keyring
 from wizard.steps import CONFIG_STEPS, step_title
 
 
-def run(args: argparse.Namespace) -> int:
-    store = SessionStore()
-    from wizard import cli_headless
+def register(commands: argparse._SubParsersAction) -> None:
+    sessions = commands.add_parser("sessions", help="list, show or delete saved sessions")
+    actions = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="saved sessions with progress and check status")
+    show = actions.add_parser("show", help="one session's values (secrets masked)")
+    show.add_argument("name")
+    delete = actions.add_parser("delete", help="delete a session and its keyring entries")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument(
+        "--keep-secrets", action="store_true", help="delete the session file even if the keyring cannot be opened"
+    )
+    export = actions.add_parser("export", help="write a session as an answers file (secrets as keyring: references)")
+    export.add_argument("name")
+    export.add_argument("--out", required=True, metavar="FILE")
+    copy = actions.add_parser("copy", help="copy a session (and its secrets) to a new name")
+    copy.add_argument("source")
+    copy.add_argument("target")
+    sessions.set_defaults(run=run)
 
-    actions = {"list": _list, "show": _show, "delete": _delete,
-               "export": lambda _, a: cli_headless.sessions_export(a), "copy": lambda _, a: cli_headless.sessions_copy(a)}
-    return actions[args.action](store, args)
+
+def run(args: argparse.Namespace) -> int:
+    actions = {"list": _list, "show": _show, "delete": _delete, "export": _export, "copy": _copy}
+    return actions[args.action](SessionStore(), args)
 
 
 def _list(store: SessionStore, args: argparse.Namespace) -> int:
     summaries = store.list()
     if not summaries:
         print(f"No saved sessions (in {store.root}).")
-        return EXIT_OK
+        return Exit.OK
     print(f"{'SESSION':<24} {'LAST EDITED (UTC)':<20} {'STEPS DONE':<11} STATUS")
     for s in summaries:
         if s.error:
@@ -34,7 +52,7 @@ def _list(store: SessionStore, args: argparse.Namespace) -> int:
         edited = (s.updated or "")[:19].replace("T", " ")
         worst = s.worst.value if s.worst else "-"
         print(f"{s.name:<24} {edited:<20} {f'{s.steps_done}/{s.steps_total}':<11} {worst}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _show(store: SessionStore, args: argparse.Namespace) -> int:
@@ -54,13 +72,13 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
         print("\nThe configuration is not complete yet:")
         for error in exc.errors:
             print(f"  - {error}")
-        return EXIT_OK
+        return Exit.OK
     from wizard.instructions import container_lines
 
     print("\nWhat the server container gets (secrets masked):")
     for line in container_lines(render.container_inputs(cfg, render.mask)).splitlines():
         print(f"  {line}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _stored_secrets(name: str, values: dict) -> dict[str, str]:
@@ -87,10 +105,10 @@ def _delete(store: SessionStore, args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             print("Refusing to delete without confirmation: add --yes.", file=sys.stderr)
-            return EXIT_FAILED
+            return Exit.FAILED
         if input(f"Delete session '{args.name}' and its secrets? Type the name to confirm: ").strip() != args.name:
             print("Not deleted.")
-            return EXIT_FAILED
+            return Exit.FAILED
     with store.lock(args.name):
         try:
             keyring = open_keyring()
@@ -99,7 +117,29 @@ def _delete(store: SessionStore, args: argparse.Namespace) -> int:
             if not args.keep_secrets:
                 print(f"wandb-local-setup: {exc}\nThe session was not deleted. Add --keep-secrets to delete the "
                       "session file anyway (its keyring entries then stay).", file=sys.stderr)
-                return EXIT_KEYRING
+                return Exit.KEYRING
         store.delete(args.name)
     print(f"Deleted session '{args.name}'.")
-    return EXIT_OK
+    return Exit.OK
+
+
+def _export(store: SessionStore, args: argparse.Namespace) -> int:
+    """An answers file for a session: its values, and `keyring:` references for the secrets it has."""
+    from wizard import answers, exports
+
+    session = store.load(args.name)
+    present = set(open_keyring().get_all(args.name, draft.secret_ids_for(session.values)))
+    text = answers.to_toml(session.values, session.name, present)
+    exports.write([exports.ExportFile(Path(args.out), text, False)])
+    print(f"wrote {args.out}")
+    return Exit.OK
+
+
+def _copy(store: SessionStore, args: argparse.Namespace) -> int:
+    keyring = open_keyring()
+    found = keyring.get_all(args.source, draft.secret_ids_for(store.load(args.source).values))
+    store.copy(args.source, args.target)
+    for secret_id, value in found.items():
+        keyring.set(args.target, secret_id, value)
+    print(f"copied session '{args.source}' to '{args.target}' ({len(found)} secrets)")
+    return Exit.OK

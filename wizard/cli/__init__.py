@@ -1,0 +1,50 @@
+"""The command line: the interactive wizard (default), `sessions`, and the headless `check`, `export` and
+`apply`. One module per command; the exit codes are in `wizard.cli.exit`; only `wizard.cli.interactive` starts
+the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from wizard import __version__
+from wizard.cli import apply, check, export, sessions
+from wizard.cli.exit import DEBUG_ENV, Exit, describe_failure
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wandb-local-setup",
+        description="Install and configure a W&B Local Server (wandb/local), step by step.",
+        epilog="Without a command, the interactive wizard starts (resuming the session if it exists).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--session", metavar="NAME", help="session to open or create (default: choose on start)")
+    parser.add_argument("--new", action="store_true", help="start the session afresh even if it exists")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in (sessions, check, export, apply):
+        command.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            from wizard.cli.interactive import open_wizard
+
+            return open_wizard(args.session, new=args.new)
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("\nInterrupted: everything entered up to the last field left is saved.", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except Exception as exc:  # never a traceback in front of the user
+        code, message = describe_failure(exc)
+        print(f"wandb-local-setup: {message}", file=sys.stderr)
+        if os.environ.get(DEBUG_ENV):
+            import traceback
+
+            traceback.print_exc()
+        return code

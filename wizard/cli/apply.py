@@ -1,0 +1,135 @@
+"""`wandb-local-setup apply`: an answers file saved to a session, checked, then launched (or shown, --dry-run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from wizard.checks.engine import Status
+from wizard.cli.common import add_check_arguments, add_inline_secrets_argument, run_checks
+from wizard.cli.exit import Exit
+from wizard.lazy import lazy_module
+from wizard.session import SessionStore
+
+if TYPE_CHECKING:
+    from wizard import draft, report, sources
+    from wizard.launcher import LaunchEvent, LaunchSpec
+else:
+    draft = lazy_module("wizard.draft")
+    report = lazy_module("wizard.report")
+    sources = lazy_module("wizard.sources")
+
+DEFAULT_SESSION = "default"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("apply", help="save an answers file to a session, check it, and launch the server")
+    parser.add_argument("--answers", required=True, metavar="FILE", help="an answers file (.toml, .yaml)")
+    parser.add_argument("--session", metavar="NAME", default=argparse.SUPPRESS,
+                        help="session to save to (default: the file's `session`, else 'default')")
+    add_inline_secrets_argument(parser)
+    add_check_arguments(parser)
+    parser.add_argument("--skip-checks", action="store_true", help="launch without running the live checks")
+    parser.add_argument("--force", action="store_true", help="launch even if checks fail")
+    parser.add_argument("--dry-run", action="store_true", help="show the Docker operations without doing them")
+    parser.add_argument("--interactive", action="store_true",
+                        help="save the answers to the session, then open the wizard on it to review and launch")
+    parser.add_argument("--ready-timeout", type=float, default=600, metavar="SECONDS",
+                        help="how long to wait for the server to become ready (default 600)")
+    parser.set_defaults(run=run)
+
+
+def save_to_session(source: sources.Source, name: str) -> None:
+    """The answers become the session's values (steps given are replaced) and its keyring entries."""
+    from wizard.steps import StepStatus
+
+    store = SessionStore()
+    with store.lock(name):
+        session = store.load(name) if store.exists(name) else store.create(name)
+        if source.secrets:
+            keyring = sources.open_keyring()
+            for secret_id, value in source.secrets.items():
+                keyring.set(name, secret_id, value)
+        for step, values in source.values.items():
+            session.set_values(step, values)
+            session.set_status(step, StepStatus.EDITED, "from an answers file")
+        store.save(session, secret_keys=draft.secret_ids_for(session.values))
+
+
+def record_checks(name: str, reports: list[report.StepReport]) -> None:
+    from wizard.steps import StepStatus
+
+    store = SessionStore()
+    with store.lock(name):
+        session = store.load(name)
+        for step_report in reports:
+            if not step_report.results:
+                continue
+            worst = report.overall([step_report])
+            status = {Status.PASS: StepStatus.CHECKED_OK, Status.WARN: StepStatus.CHECKED_WARN}.get(worst, StepStatus.FAILED)
+            session.set_status(step_report.step, status)
+        store.save(session, secret_keys=draft.secret_ids_for(session.values))
+
+
+def run(args: argparse.Namespace) -> int:
+    source = sources.from_answers(args.answers, args.allow_inline_secrets, getattr(args, "session", None))
+    name = source.session or DEFAULT_SESSION
+    save_to_session(source, name)
+    print(f"saved the answers to session '{name}'")
+    if args.interactive:
+        from wizard.cli.interactive import open_wizard
+
+        return open_wizard(name)
+    if not args.skip_checks:
+        reports = run_checks(source, args)
+        print(report.as_text(reports), end="")
+        record_checks(name, reports)
+        if report.overall(reports) is Status.FAIL and not args.force:
+            print("Not launched: fix the failures above (or use --force).", file=sys.stderr)
+            return Exit.CHECKS_FAILED
+
+    from wizard import launch_plan, launcher
+
+    spec = launch_plan.launch_spec(source.cfg, name)
+    if args.dry_run:
+        print("Dry run: these Docker operations would run (secrets masked):")
+        for operation in launcher.dry_run(spec):
+            print("\n".join("  " + line for line in operation.describe()))
+        return Exit.OK
+    return _launch(spec, args.ready_timeout)
+
+
+def _launch(spec: LaunchSpec, ready_timeout: float) -> int:
+    from wizard import launcher
+    from wizard.text import printable
+
+    preflight = list(launcher.run_preflight(spec))
+    print(report.as_text([report.StepReport("server", preflight, title="Preflight")]), end="")
+    if any(item.status in (Status.FAIL, Status.ERROR) for item in preflight):
+        print("Not launched: fix the preflight failures above.", file=sys.stderr)
+        return Exit.CHECKS_FAILED
+    result = launcher.launch(spec, on_event=_print_event, options=launcher.Options(ready_timeout=ready_timeout))
+    print(printable(result.message))
+    if result.ok:
+        for line in (result.after.next_steps if result.after else ()):
+            print(f"  - {printable(line)}")
+        return Exit.OK
+    if result.hint:
+        print(f"how to fix: {printable(result.hint)}", file=sys.stderr)
+    for line in result.last_logs:
+        print(f"  | {printable(line)}", file=sys.stderr)
+    return Exit.FAILED
+
+
+def _print_event(event: LaunchEvent) -> None:
+    from wizard import launcher
+    from wizard.text import printable
+
+    if isinstance(event, launcher.Step):
+        print(f"- {printable(event.message)}", flush=True)
+    elif isinstance(event, launcher.MarkerSeen):
+        print(f"  {printable(event.marker)} ({event.elapsed:.0f} s)", flush=True)
+    elif isinstance(event, launcher.PullProgress) and event.total_bytes:
+        if event.layers_done == event.layers_total:
+            print(f"  pulled {event.layers_total} layers, {event.total_bytes / 1e6:.0f} MB", flush=True)

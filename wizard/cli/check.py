@@ -1,0 +1,38 @@
+"""`wandb-local-setup check`: every step's live checks on a session or an answers file, as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from wizard.cli.common import (
+    add_check_arguments, add_source_arguments, checks_exit, run_checks, setting_errors, source_of,
+)
+from wizard.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from wizard import answers, draft, report
+else:
+    answers = lazy_module("wizard.answers")
+    draft = lazy_module("wizard.draft")
+    report = lazy_module("wizard.report")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("check", help="run every step's live checks and print a report")
+    add_source_arguments(parser)
+    add_check_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (assets/check-report.schema.json)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        source = source_of(args)
+    except (answers.AnswersInvalid, draft.ConfigErrors) as exc:
+        if args.json:  # machine readers get the problems too (the exit code and stderr stay as they are)
+            print(report.invalid_json(setting_errors(exc)), end="")
+        raise
+    reports = run_checks(source, args)
+    print(report.as_json(reports) if args.json else report.as_text(reports), end="")
+    return checks_exit(reports)
