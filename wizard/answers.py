@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -65,9 +66,9 @@ def _load(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
 
 
 def _load_toml(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
     try:
         data = tomllib.loads(text)
@@ -176,7 +177,7 @@ def parse(path: str | os.PathLike[str]) -> Answers:
 
 def _step(step: str, section: dict[str, Any], lines, errors: list[AnswerError]) -> tuple[dict[str, Any], dict[str, str]]:
     providers = config.PROVIDER_MODELS.get(step)
-    provider = section.get("provider", draft.default_provider(step)) if providers else None
+    provider = str(section.get("provider", next(iter(providers)))) if providers else ""
     if providers and provider not in providers:
         errors.append(AnswerError(_line(lines, step, "provider"), f"{step}.provider",
                                   f"'{provider}' is not a choice here: expected one of {', '.join(providers)}"
@@ -340,7 +341,7 @@ def to_toml(values: Mapping[str, Mapping[str, Any]], session: str | None, secret
     for step in CONFIG_STEPS:
         step_values = values.get(step) or {}
         providers = config.PROVIDER_MODELS.get(step)
-        provider = step_values.get("provider") or draft.default_provider(step) if providers else None
+        provider = str(step_values.get("provider") or next(iter(providers))) if providers else ""
         fields = dict(step_values.get(draft.provider_key(provider), {})) if providers else dict(step_values)
         prefix = (step, draft.provider_key(provider)) if providers else (step,)
         model = draft.section_model(step, {"provider": provider} if providers else {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator
 
@@ -87,18 +87,25 @@ class HostConfig(Section):
 
 def _union(step: str) -> Any:
     models = tuple(provider.settings for provider in providers.for_step(step).values())
-    return Annotated[Union[models], Field(discriminator="provider")]  # type: ignore[valid-type]  # built from the registry
+    return Annotated[Union[models], Field(discriminator="provider")]
 
 
 def _default(step: str) -> Any:
     return next(iter(providers.for_step(step).values())).settings()
 
 
-SSOConfig = _union("sso")
-StorageConfig = _union("storage")
-DatabaseConfig = _union("database")
-CacheConfig = _union("cache")
-SlackConfig = providers.for_step("slack")["slack"].settings
+if TYPE_CHECKING:  # the type checker sees a provider's settings; at run time the union is built from the registry
+    SSOConfig: TypeAlias = Section
+    StorageConfig: TypeAlias = Section
+    DatabaseConfig: TypeAlias = Section
+    CacheConfig: TypeAlias = Section
+    SlackConfig: TypeAlias = Section
+else:
+    SSOConfig = _union("sso")
+    StorageConfig = _union("storage")
+    DatabaseConfig = _union("database")
+    CacheConfig = _union("cache")
+    SlackConfig = providers.for_step("slack")["slack"].settings
 
 
 # --- Server options --------------------------------------------------------------------------------------------

@@ -135,7 +135,9 @@ def section_input(step: str, draft: Mapping[str, Any], secrets: Mapping[str, str
 
 def _label(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, tuple[str, ...]]:
     """A human label and the draft path for a pydantic error location inside `model`."""
-    labels, path, current = [], [], model
+    labels: list[str] = []
+    path: list[str] = []
+    current: type[BaseModel] | None = model
     for part in loc:
         if isinstance(part, int):
             labels[-1:] = [f"{labels[-1] if labels else 'Row'}, row {part + 1}"]
@@ -237,9 +239,10 @@ def draft_from_config(cfg: config.InstallConfig) -> tuple[dict[str, dict[str, An
     values: dict[str, dict[str, Any]] = {}
     secrets: dict[str, str] = {}
     for step in CONFIG_STEPS:
-        section: BaseModel = getattr(cfg, step)
+        section: Any = getattr(cfg, step)  # a provider's settings have `provider`
         prefix = _field_prefix(step, {"provider": getattr(section, "provider", None)})
-        fields, secret_names = {}, set(secret_fields(type(section)))
+        fields: dict[str, Any] = {}
+        secret_names = set(secret_fields(type(section)))
         for name in type(section).model_fields:
             value = getattr(section, name)
             if name in secret_names:

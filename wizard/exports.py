@@ -9,12 +9,16 @@ import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.lazy import lazy_module
 
-# `FORMATS` is read when the command line is parsed: the models load only when a file is exported.
-c = lazy_module("wizard.config")
-render = lazy_module("wizard.render")
+if TYPE_CHECKING:
+    from wizard import config as c
+    from wizard import render
+else:  # `FORMATS` is read when the command line is parsed: the models load only when a file is exported
+    c = lazy_module("wizard.config")
+    render = lazy_module("wizard.render")
 
 FORMATS = ("env", "compose", "helm", "docker-run")
 DEFAULT_FILES = {"env": "wandb-local.env", "compose": "docker-compose.yml", "helm": "wandb-values.yaml",

@@ -22,12 +22,14 @@ from wizard.text import MASK
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-# pydantic and the models load on first use, not before the wizard's first screen (start-up time).
-config = lazy_module("wizard.config")
-draft = lazy_module("wizard.draft")
-instructions = lazy_module("wizard.instructions")
-registry = lazy_module("wizard.providers")
-render = lazy_module("wizard.render")
+    from wizard import config, draft, instructions, render
+    from wizard import providers as registry
+else:  # pydantic and the models load on first use, not before the wizard's first screen (start-up time)
+    config = lazy_module("wizard.config")
+    draft = lazy_module("wizard.draft")
+    instructions = lazy_module("wizard.instructions")
+    registry = lazy_module("wizard.providers")
+    render = lazy_module("wizard.render")
 
 Clock = Callable[[], datetime]
 
@@ -156,8 +158,8 @@ def step_fields(step: str, provider: str | None = None) -> list[FieldSpec]:
     """The fields of a step (of one provider for provider steps)."""
     models = config.PROVIDER_MODELS.get(step)
     if models:
-        provider = provider or draft.default_provider(step)
-        return model_fields(models[provider], (draft.provider_key(provider),))
+        chosen = provider or next(iter(models))  # the step's default provider comes first
+        return model_fields(models[chosen], (draft.provider_key(chosen),))
     return model_fields(config.SECTION_MODELS[step])
 
 
@@ -529,12 +531,12 @@ class WizardFlow:
     def review(self) -> Review:
         sections = []
         for step in CONFIG_STEPS:
-            _, errors = self.validate(step)
+            _, step_errors = self.validate(step)
             sections.append(ReviewSection(step, step_title(step), self.status(step), self.status_message(step),
-                                          self._rows(step), errors))
+                                          self._rows(step), step_errors))
+        errors: list[draft.FieldError] = []
         try:
             inputs = self.masked_inputs()
-            errors: list[draft.FieldError] = []
         except draft.ConfigErrors as exc:
             inputs, errors = None, exc.errors
         return Review(sections, errors, inputs)

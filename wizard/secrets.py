@@ -247,7 +247,9 @@ def _file_choice(kind: str, note: str = "") -> BackendChoice:
     )
 
 
-def _tilde(path: Path) -> str:
+def _tilde(path: Path | None) -> str:
+    if path is None:
+        return "(no file)"
     home = Path.home()
     return f"~/{path.relative_to(home)}" if path.is_relative_to(home) else str(path)
 

@@ -199,10 +199,11 @@ def _expect(cond: bool, what: str) -> None:
 
 def _from_dict(name: str, data: dict[str, Any]) -> Session:
     values = data.get("values")
-    _expect(isinstance(values, dict) and all(isinstance(v, dict) for v in values.values()),
-            "'values' must map each step to an object")
+    if not (isinstance(values, dict) and all(isinstance(v, dict) for v in values.values())):
+        raise _BadShape("'values' must map each step to an object")
     steps_in = data.get("steps")
-    _expect(isinstance(steps_in, dict), "'steps' must be an object")
+    if not isinstance(steps_in, dict):
+        raise _BadShape("'steps' must be an object")
     steps: dict[str, dict[str, Any]] = {}
     for step, entry in steps_in.items():
         _expect(isinstance(entry, dict), f"step '{step}' must be an object")
@@ -233,7 +234,8 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
     version = data["schema_version"]
     while version < SCHEMA_VERSION:
         upgrade = MIGRATIONS.get(version)
-        _expect(upgrade is not None, f"session format {version} is not one this version knows")
+        if upgrade is None:
+            raise _BadShape(f"session format {version} is not one this version knows")
         data = upgrade(data)
         version += 1
         data["schema_version"] = version
@@ -311,7 +313,8 @@ class SessionLock:
     """Holds `<name>.lock` with flock while a wizard edits the session. Use as a context manager or call release()."""
 
     def __init__(self, store: SessionStore, name: str, path: Path, fd: int) -> None:
-        self._store, self.name, self.path, self._fd = store, name, path, fd
+        self._store, self.name, self.path = store, name, path
+        self._fd: int | None = fd
 
     @property
     def held(self) -> bool:

@@ -41,7 +41,7 @@ async def check_dns(ctx: CheckContext):
             "Create a DNS record (A/AAAA) for it pointing at this server, or use this server's IP address.",
         )
         return
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({str(info[4][0]) for info in infos})
     local = [a for a in addresses if _is_local_address(a)]
     shown = ", ".join(addresses)
     if local:

@@ -15,7 +15,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from wizard.checks.engine import CheckContext, CheckResult, Status
@@ -161,12 +161,13 @@ def _where(url: str) -> str:
     return f"{parts.hostname or url}" + (f":{parts.port}" if parts.port else "")
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__
 
 
 def describe_http_error(exc: BaseException, url: str) -> NetError:

@@ -83,9 +83,9 @@ def _document_results(doc: dict, settings: op.SSOSettings) -> list[CheckResult]:
     else:
         results.append(_result(
             "sso.issuer", Status.FAIL,
-            f"The provider's issuer is '{truncate(published, 200)}' but the configured one is '{settings.issuer}': "
-            f"{difference}. W&B compares them exactly and login would fail.",
-            f"Set the issuer to exactly {truncate(published, 200)}"))
+            f"The provider's issuer is '{truncate(str(published), 200)}' but the configured one is "
+            f"'{settings.issuer}': {difference}. W&B compares them exactly and login would fail.",
+            f"Set the issuer to exactly {truncate(str(published), 200)}"))
     scopes = doc.get("scopes_supported")
     if isinstance(scopes, list):
         missing = [scope for scope in op.SCOPES if scope not in scopes]

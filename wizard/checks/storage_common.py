@@ -154,20 +154,20 @@ def evaluate_cors(rules: Sequence[CorsRule], origin: str, where: str = "The buck
         allowed = sorted({o for rule in rules for o in rule.origins})
         return Verdict(Status.FAIL, f"No CORS rule allows the origin {origin} (the rules allow: "
                                     f"{outside(', '.join(allowed), 200)}).", fix_hint)
-    allowed = {m: _first_rule(rules, origin, m) for m in W_AND_B_METHODS}
-    missing = [m for m in ("GET", "PUT") if allowed[m] is None]
+    first = {m: _first_rule(rules, origin, m) for m in W_AND_B_METHODS}
+    missing = [m for m in ("GET", "PUT") if first[m] is None]
     if missing:
-        ok = [m for m in W_AND_B_METHODS if allowed[m] is not None]
+        ok = [m for m in W_AND_B_METHODS if first[m] is not None]
         granted = f"to {' and '.join(ok)}" if ok else "with none of GET, PUT"
         return Verdict(Status.FAIL, f"CORS allows {origin} {granted} but not to {' and '.join(missing)}: "
                                     + ("uploads from the browser fail." if "PUT" in missing else
                                        "downloads in the browser fail."), fix_hint)
-    put = allowed["PUT"]
-    if "*" not in put.headers:
+    put = first["PUT"]
+    if put is not None and "*" not in put.headers:
         shown = ", ".join(put.headers) or "none"
         return Verdict(Status.FAIL, f"The CORS rule for PUT from {origin} allows only the headers {outside(shown, 120)}; "
                                     "W&B uploads send others (e.g. Content-Type).", fix_hint)
-    if allowed["HEAD"] is None:
+    if first["HEAD"] is None:
         return Verdict(Status.WARN, f"CORS allows {origin} to GET and PUT but not HEAD.",
                        "W&B's own rule also allows HEAD: add it to the rule.")
     return Verdict(Status.PASS, f"A CORS rule allows {origin} to GET, PUT and HEAD with any header.")

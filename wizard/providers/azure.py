@@ -101,7 +101,7 @@ class Azure:
     def queue(self):
         from azure.storage.queue import QueueClient
 
-        return QueueClient(self.queue_url, self.section.queue, **self._options())
+        return QueueClient(self.queue_url, self.section.queue or "", **self._options())
 
     async def run(self, fn, *args, **kwargs):
         return await call(fn, *args, within=min(self.timeout, self.deadline.left()), **kwargs)

@@ -133,7 +133,7 @@ class Gcp:
             from google.auth.transport.requests import AuthorizedSession
 
             http = AuthorizedSession(creds)
-            http.verify = False if self.ctx.insecure else self.ctx.ca_file
+            http.verify = False if self.ctx.insecure else (self.ctx.ca_file or True)
         return storage.Client(project=project, credentials=creds, client_options=options, _http=http)
 
     def subscriber(self):
@@ -371,7 +371,7 @@ async def _notification(client: Gcp, section: GcsStorage) -> CheckResult:
         return result("storage.notification", Status.SKIPPED, f"The bucket {section.bucket} does not exist.")
     except Exception as exc:
         return _fail("storage.notification", describe(exc, "listing the bucket's notifications"))
-    verdict = evaluate_notifications([n._properties for n in notifications], section.project, section.topic)
+    verdict = evaluate_notifications([n._properties for n in notifications], section.project or "", section.topic or "")
     hint = verdict.hint or (f"Create it: {command} (the bucket's service agent needs roles/pubsub.publisher on the "
                             "topic)." if verdict.status is not Status.PASS else "")
     return result("storage.notification", verdict.status, verdict.message, hint)

@@ -16,8 +16,7 @@ import dataclasses
 import re
 import ssl
 from dataclasses import dataclass
-from typing import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Awaitable, Callable, Literal
 from urllib.parse import quote
 
 from pydantic import AfterValidator, Field, field_validator
@@ -210,7 +209,7 @@ def can_create_database(grants: tuple[str, ...] | list[str], database: str) -> b
 
 
 def schema_result(schema: tuple[str, str] | None, database: str, user: str, grants: tuple[str, ...] | list[str],
-                  create: Callable[[], object] | None = None) -> CheckResult:
+                  create: Callable[[], Awaitable[None]] | None = None) -> CheckResult:
     """`create`: an async callable creating the database, offered as a fix when the user may create it."""
     if schema is None:
         fix = None
@@ -338,14 +337,14 @@ def _gather(connection, database: str) -> ServerFacts:
 def _login_failure(exc: BaseException, section: MySQLDatabase, timeout: float) -> CheckResult:
     """A PyMySQL connect error in plain words (never with the password)."""
     secret = section.password.get_secret_value()
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = getattr(exc, "args", ())
     code = args[0] if args and isinstance(args[0], int) else None
     text = truncate(str(args[1] if len(args) > 1 else exc).replace(secret, "****"))
     cause = getattr(exc, "original_exception", None) or exc.__cause__ or exc.__context__ or exc
     place = where(section.host, section.port)
-    if isinstance(cause, ssl.SSLCertVerificationError) or isinstance(exc, ssl.SSLCertVerificationError):
-        error = certificate_error(cause if isinstance(cause, ssl.SSLCertVerificationError) else exc,
-                                  section.host, section.port)
+    unverified = next((item for item in (cause, exc) if isinstance(item, ssl.SSLCertVerificationError)), None)
+    if unverified is not None:
+        error = certificate_error(unverified, section.host, section.port)
         if error.kind == "untrusted":
             status = Status.FAIL if section.tls == "required" else Status.WARN
             return _result("tls", status, f"{error.message} {SELF_SIGNED}",

@@ -17,7 +17,8 @@ from wizard.providers.openid import AuthMethod, ConfidentialSecret, OidcSection,
 
 def _okta_issuer(value: str) -> str:
     value = v.issuer_url(value)
-    host = (re.match(r"^https?://([^/:]+)", value) or [None, ""])[1].lower()
+    found = re.match(r"^https?://([^/:]+)", value)
+    host = found.group(1).lower() if found else ""
     if "-admin." in host:
         raise ValueError(
             "this is the Okta admin console address: use your org URL without '-admin', "

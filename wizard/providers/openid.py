@@ -6,7 +6,7 @@ HOST/oidc/callback. Not a provider itself: the provider modules build on it, and
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
@@ -29,6 +29,16 @@ class OidcSection(Section):
     `auth_method` (fields or properties: each model declares them itself, in its form's order)."""
 
     REQUIRES_PKCE: ClassVar[bool] = False  # the provider takes only the code flow with PKCE
+
+    if TYPE_CHECKING:  # declared by each model, in its form's order (a field here would come first in the form)
+        provider: str
+        client_id: str
+
+        @property
+        def issuer(self) -> str: ...
+
+        @property
+        def auth_method(self) -> str: ...
 
     @property
     def secret(self) -> SecretStr | None:

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import re
 import ssl
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
@@ -180,7 +180,7 @@ def _connection(cache: RedisCache, ctx: CheckContext, timeout: float):
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
-    options = dict(host=cache.host, port=cache.port, username=cache.user or None,
+    options: dict[str, Any] = dict(host=cache.host, port=cache.port, username=cache.user or None,
                    password=cache.password.get_secret_value() if cache.password else None,
                    socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
                    protocol=2)  # RESP2: plain AUTH, understood by every Redis (HELLO needs 6+)
@@ -309,10 +309,12 @@ async def check_redis(ctx: CheckContext, cache: RedisCache):
         yield reached
         if cache.tls:
             try:
-                context = ssl_context(dataclasses.replace(ctx, ca_file=cache.ca_file or ctx.ca_file))
+                verified = ssl_context(dataclasses.replace(ctx, ca_file=cache.ca_file or ctx.ca_file))
             except NetError as error:
                 raise _Failed(_result("tls", Status.FAIL, error.message, error.hint)) from None
-            if ctx.insecure:
+            if isinstance(verified, ssl.SSLContext):
+                context = verified
+            else:  # verification is off (--insecure): said in a warning
                 yield insecure_warning("cache.tls-verify", TITLE)
                 context = ssl.create_default_context()
                 context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
