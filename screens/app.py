@@ -23,7 +23,8 @@ from screens.widgets.step_list import StepList
 from screens.widgets.text import Plain
 from wizard import secrets as keyrings
 from wizard.cli.exit import DEBUG_ENV, Exit
-from wizard.flow import WizardFlow, default_session_name, describe_summary, utc_now
+from screens.words import describe_summary
+from wizard.flow import WizardFlow, default_session_name, utc_now
 from wizard.secrets import SecretsError, SecretStore
 from wizard.session import SessionError, SessionLocked, SessionStore
 from wizard.steps import STEP_IDS, step_title

@@ -16,7 +16,8 @@ from screens.widgets.form import ExtraEnvEditor, FieldEdited, FieldRow, make_row
 from screens.widgets.instructions import InstructionsPanel
 from screens.widgets.text import Plain
 from wizard.draft import FieldError, provider_key
-from wizard.flow import PROVIDER_LABELS, FieldSpec, WizardFlow, providers, status_label, step_fields
+from screens.words import PROVIDER_LABELS, status_label
+from wizard.flow import FieldSpec, WizardFlow, providers, step_fields
 from wizard.steps import step_title
 
 if TYPE_CHECKING:

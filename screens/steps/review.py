@@ -6,7 +6,7 @@ from textual.widgets import Button, Checkbox, Input, Select
 
 from screens.steps.base import StepView
 from screens.widgets.text import Plain
-from wizard.flow import status_label
+from screens.words import PROVIDER_LABELS, status_label
 
 
 class ReviewStep(StepView):
@@ -31,6 +31,8 @@ class ReviewStep(StepView):
         for section in review.sections:
             text = Text()
             text.append(f"{section.title}  [{status_label(section.status)}]", style="bold")
+            if section.provider:
+                text.append(f"\n  Provider: {PROVIDER_LABELS.get(section.provider, section.provider)}")
             for row in section.rows:
                 text.append(f"\n  {row.label}: {row.value}")
             for error in section.errors:

@@ -5,7 +5,7 @@ from textual.widgets import Button
 
 from screens.steps.base import StepView
 from screens.widgets.text import Plain
-from wizard.flow import when
+from screens.words import when
 from wizard.steps import CONFIG_STEPS
 
 

@@ -7,7 +7,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from wizard.flow import STATUS_WORDS
+from screens.words import STATUS_WORDS
 from wizard.steps import STEPS, StepStatus
 
 

@@ -25,7 +25,9 @@ from tests.services.standin_image import (  # noqa: F401
     standin_server_toml,
 )
 from wizard import answers, render
+from wizard.flow import WizardFlow
 from wizard.session import SessionStore
+from wizard.steps import StepStatus
 
 PASS = "apply passphrase"
 
@@ -112,7 +114,13 @@ def test_apply_refuses_to_launch_when_checks_fail(tmp_path, home, docker_client,
     assert "Not launched" in result.stderr
     assert not docker_client.containers.list(all=True, filters={"name": docker_names("server")})
     session = SessionStore(home / "sessions").load(docker_names("session"))
-    assert session.status("license").value == "failed"
+    assert session.status("license") is StepStatus.FAILED
+    assert (session.step_message("license") or "").startswith("checks: ")  # recorded as the TUI records checks
+    flow = WizardFlow.open(docker_names("session"), store=SessionStore(home / "sessions"))
+    try:  # the TUI keeps what apply recorded (it once reset a headless failure to "edited" on leaving the step)
+        assert flow.leave_step("license") is StepStatus.FAILED
+    finally:
+        flow.close()
 
 
 def test_env_export_read_back_by_docker_run(tmp_path, home, docker_client, docker_names, standin_image):  # noqa: F811

@@ -14,6 +14,7 @@ from wizard import providers
 from wizard.draft import secret_ids
 from wizard.flow import WizardFlow, read_license_file, step_fields
 from wizard.session import SessionLocked, SessionStore
+from wizard.text import MASK
 from wizard.steps import StepStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,6 +148,9 @@ def test_secret_extra_options_live_in_the_keyring(state_home, keyring):
     assert render.container_inputs(flow.build_config(), render.placeholder).environment()["LDAP_BIND_PW"] == \
         "${SERVER_EXTRA_ENV_LDAP_BIND_PW}"
     assert canary not in str(flow.review().inputs)
+    [server] = [section for section in flow.review().sections if section.step == "server"]
+    extra = next(row.value for row in server.rows if row.label == "Extra environment")
+    assert extra == f"GORILLA_API_TOKEN={MASK}, ENABLE_REGISTRY_UI=true, LDAP_BIND_PW={MASK}"  # once in clear
 
     # Reopened, the value comes back from the keyring.
     flow.close()

@@ -10,13 +10,11 @@ from wizard.checks.engine import Status
 from wizard.cli.common import add_check_arguments, add_inline_secrets_argument, run_checks
 from wizard.cli.exit import Exit
 from wizard.lazy import lazy_module
-from wizard.session import SessionStore
 
 if TYPE_CHECKING:
-    from wizard import draft, report, sources
+    from wizard import report, sources
     from wizard.launcher import LaunchEvent, LaunchSpec
 else:
-    draft = lazy_module("wizard.draft")
     report = lazy_module("wizard.report")
     sources = lazy_module("wizard.sources")
 
@@ -40,54 +38,36 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def save_to_session(source: sources.Source, name: str) -> None:
-    """The answers become the session's values (steps given are replaced) and its keyring entries."""
-    from wizard.steps import StepStatus
-
-    store = SessionStore()
-    with store.lock(name):
-        session = store.load(name) if store.exists(name) else store.create(name)
-        if source.secrets:
-            keyring = sources.open_keyring()
-            for secret_id, value in source.secrets.items():
-                keyring.set(name, secret_id, value)
-        for step, values in source.values.items():
-            session.set_values(step, values)
-            session.set_status(step, StepStatus.EDITED, "from an answers file")
-        store.save(session, secret_keys=draft.secret_ids_for(session.values))
-
-
-def record_checks(name: str, reports: list[report.StepReport]) -> None:
-    from wizard.steps import StepStatus
-
-    store = SessionStore()
-    with store.lock(name):
-        session = store.load(name)
-        for step_report in reports:
-            if not step_report.results:
-                continue
-            worst = report.overall([step_report])
-            status = {Status.PASS: StepStatus.CHECKED_OK, Status.WARN: StepStatus.CHECKED_WARN}.get(worst, StepStatus.FAILED)
-            session.set_status(step_report.step, status)
-        store.save(session, secret_keys=draft.secret_ids_for(session.values))
-
-
 def run(args: argparse.Namespace) -> int:
+    from wizard.flow import WizardFlow
+
     source = sources.from_answers(args.answers, args.allow_inline_secrets, getattr(args, "session", None))
     name = source.session or DEFAULT_SESSION
-    save_to_session(source, name)
-    print(f"saved the answers to session '{name}'")
+    # The same flow as the TUI's: the answers and the check results are recorded as the wizard records them.
+    flow = WizardFlow.open(name)
+    try:
+        if source.secrets:
+            flow.attach_secrets(sources.open_keyring())
+        flow.take_answers(source.values, source.secrets)
+        flow.flush_secrets()
+        flow.save()
+        print(f"saved the answers to session '{name}'")
+        if not args.interactive and not args.skip_checks:
+            reports = run_checks(source, args)
+            print(report.as_text(reports), end="")
+            for step_report in reports:
+                if step_report.results:
+                    flow.record_checks(step_report.step, step_report.results)
+            flow.save()
+            if report.overall(reports) is Status.FAIL and not args.force:
+                print("Not launched: fix the failures above (or use --force).", file=sys.stderr)
+                return Exit.CHECKS_FAILED
+    finally:
+        flow.close()
     if args.interactive:
         from wizard.cli.interactive import open_wizard
 
         return open_wizard(name)
-    if not args.skip_checks:
-        reports = run_checks(source, args)
-        print(report.as_text(reports), end="")
-        record_checks(name, reports)
-        if report.overall(reports) is Status.FAIL and not args.force:
-            print("Not launched: fix the failures above (or use --force).", file=sys.stderr)
-            return Exit.CHECKS_FAILED
 
     from wizard import launch_plan, launcher
 

@@ -3,7 +3,7 @@ owns its settings model, what the server container gets from it (`render`), its 
 and ends with its `PROVIDER`. This package registers them; nothing else in wizard/ branches on the provider.
 
 Adding a provider: write `wizard/providers/<name>.py` (settings model, render, checks, instructions, PROVIDER),
-add it to `registered()` below, give it a label for the step's choice (`wizard.flow.PROVIDER_LABELS`), and test it.
+add it to `registered()` below, give it a label for the step's choice (`screens/words.py`), and test it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The wizard's flow, without any UI: what the interactive App calls to open a session, keep its draft, keep secrets
-in the keyring, validate steps, record check results and statuses, and build what Review and Launch show.
+"""One open session, without any UI: what the interactive App and the headless `apply` call to open it, keep its
+draft, keep secrets in the keyring, validate steps, record check results and statuses, and build what Review and
+Launch show. What one records, the other shows.
 
 Secrets typed in the UI live only in memory here until their step is left (then `flush_secrets` puts them into the
 keyring); they never reach the session file (SessionStore.save is given every secret path and refuses them).
@@ -8,204 +9,36 @@ keyring); they never reach the session file (SessionStore.save is given every se
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from wizard.checks.engine import CheckContext, CheckResult, Status, checks_for
 from wizard.lazy import lazy_module
 from wizard.secrets import SecretsError, SecretStore
-from wizard.session import Session, SessionLock, SessionStore, SessionSummary
-from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus, step_title
-from wizard.text import MASK
+from wizard.session import Session, SessionLock, SessionStore
+from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from wizard import config, draft, instructions, render
     from wizard import providers as registry
+    from wizard.flow.review import Review
 else:  # pydantic and the models load on first use, not before the wizard's first screen (start-up time)
     config = lazy_module("wizard.config")
     draft = lazy_module("wizard.draft")
-    instructions = lazy_module("wizard.instructions")
     registry = lazy_module("wizard.providers")
     render = lazy_module("wizard.render")
 
 Clock = Callable[[], datetime]
-
-# Short status words for narrow step lists (the symbol comes from StepStatus.symbol).
-STATUS_WORDS = {
-    StepStatus.UNTOUCHED: "todo",
-    StepStatus.EDITED: "edited",
-    StepStatus.CHECKED_OK: "ok",
-    StepStatus.CHECKED_WARN: "warn",
-    StepStatus.FAILED: "failed",
-}
 CHECKS_NOT_RUN = "valid; live checks not run yet"
+FROM_ANSWERS = "from an answers file"
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def status_label(status: StepStatus) -> str:
-    return f"{status.symbol} {STATUS_WORDS[status]}"
-
-
 def default_session_name(clock: Clock = utc_now) -> str:
     return "setup-" + clock().astimezone(timezone.utc).strftime("%Y%m%d-%H%M")
-
-
-def when(iso: str | None, clock: Clock = utc_now) -> str:
-    """'2026-11-26 22:30 UTC (5 min ago)' for a session timestamp."""
-    if not iso:
-        return "never"
-    try:
-        moment = datetime.fromisoformat(iso).astimezone(timezone.utc)
-    except ValueError:
-        return iso
-    seconds = max(0, int((clock() - moment).total_seconds()))
-    if seconds < 60:
-        ago = "just now"
-    elif seconds < 3600:
-        ago = f"{seconds // 60} min ago"
-    elif seconds < 86400:
-        ago = f"{seconds // 3600} h ago"
-    else:
-        ago = f"{seconds // 86400} days ago"
-    return f"{moment.strftime('%Y-%m-%d %H:%M')} UTC ({ago})"
-
-
-def describe_summary(summary: SessionSummary, clock: Clock = utc_now) -> str:
-    """One line for the resume list: name, last edited, how far it got."""
-    if summary.error:
-        return f"{summary.name}: cannot be opened ({summary.error})"
-    worst = f", worst: {status_label(summary.worst)}" if summary.worst else ""
-    return (f"{summary.name}: last edited {when(summary.updated, clock)}, "
-            f"{summary.steps_done} of {summary.steps_total} steps done{worst}")
-
-
-# --- fields (one source of truth: the pydantic models) ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One form field of a step, described from the model's Field metadata."""
-
-    path: tuple[str, ...]  # inside the step's draft, e.g. ("s3", "bucket")
-    name: str
-    title: str
-    description: str
-    kind: str  # text | secret | bool | int | choice | list
-    required: bool
-    default: Any = None
-    choices: tuple[str, ...] = ()
-
-
-def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
-    import typing
-
-    from pydantic import SecretStr
-
-    args = typing.get_args(annotation)
-    origin = typing.get_origin(annotation)
-    if annotation is SecretStr or SecretStr in args or any(
-        SecretStr in typing.get_args(a) for a in args
-    ):
-        return "secret", ()
-    if annotation is bool:
-        return "bool", ()
-    if annotation is int:
-        return "int", ()
-    if origin is typing.Literal:
-        return "choice", tuple(str(a) for a in args)
-    if origin is tuple:
-        return "list", ()
-    if origin is typing.Annotated:
-        return _kind(args[0])
-    if args:  # Optional[...] / Union
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1:
-            return _kind(inner[0])
-    return "text", ()
-
-
-def model_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[FieldSpec]:
-    specs = []
-    for name, info in model.model_fields.items():
-        if name == "provider":
-            continue
-        kind, choices = _kind(info.annotation)
-        default = None if info.is_required() else info.default
-        specs.append(FieldSpec(
-            path=(*prefix, name),
-            name=name,
-            title=info.title or name.replace("_", " ").capitalize(),
-            description=info.description or "",
-            kind=kind,
-            required=info.is_required(),
-            default=default if not isinstance(default, tuple) else list(default),
-            choices=choices,
-        ))
-    return specs
-
-
-def providers(step: str) -> list[str]:
-    return list(config.PROVIDER_MODELS.get(step, {}))
-
-
-def step_fields(step: str, provider: str | None = None) -> list[FieldSpec]:
-    """The fields of a step (of one provider for provider steps)."""
-    models = config.PROVIDER_MODELS.get(step)
-    if models:
-        chosen = provider or next(iter(models))  # the step's default provider comes first
-        return model_fields(models[chosen], (draft.provider_key(chosen),))
-    return model_fields(config.SECTION_MODELS[step])
-
-
-PROVIDER_LABELS = {
-    "none": "None (W&B accounts)", "cognito": "AWS Cognito", "okta": "Okta", "oidc": "Other OpenID Connect",
-    "local": "Local volume", "s3": "Amazon S3 + SQS", "s3-compatible": "S3-compatible (MinIO)",
-    "gcs": "Google Cloud Storage", "azure": "Azure Blob Storage", "embedded": "Embedded",
-    "mysql": "External MySQL 8", "redis": "External Redis",
-}
-
-
-# --- review ----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReviewRow:
-    label: str
-    value: str
-
-
-@dataclass(frozen=True)
-class ReviewSection:
-    step: str
-    title: str
-    status: StepStatus
-    message: str | None
-    rows: list[ReviewRow]
-    errors: list[draft.FieldError]
-
-    @property
-    def needs_attention(self) -> bool:
-        return bool(self.errors) or self.status in (StepStatus.FAILED, StepStatus.CHECKED_WARN)
-
-
-@dataclass
-class Review:
-    sections: list[ReviewSection]
-    errors: list[draft.FieldError] = field(default_factory=list)
-    inputs: Any = None  # the container's inputs, masked (wizard.container.ContainerInputs); None with errors
-
-    @property
-    def attention(self) -> list[ReviewSection]:
-        return [s for s in self.sections if s.needs_attention]
-
-
-# --- the flow --------------------------------------------------------------------------------------------------
 
 
 RESTORE_FLAG = "local_restore_on"
@@ -360,6 +193,16 @@ class WizardFlow:
     def _edited(self, step: str) -> None:
         if self.session.status(step) != StepStatus.EDITED:
             self.session.set_status(step, StepStatus.EDITED)
+
+    def take_answers(self, values: Mapping[str, Mapping[str, Any]], secrets: Mapping[str, str]) -> None:
+        """An answers file's steps replace this session's (headless `apply`); its secrets are kept as typed ones
+        are, until `flush_secrets` writes them to the keyring."""
+        for step, step_values in values.items():
+            self.session.set_values(step, copy.deepcopy(dict(step_values)))
+            self.session.set_status(step, StepStatus.EDITED, FROM_ANSWERS)
+        for secret_id, value in secrets.items():
+            self._secret_values[secret_id] = value
+            self._dirty.add(secret_id)
 
     def has_secret(self, secret_id: str) -> bool:
         return bool(self._secret_values.get(secret_id))
@@ -529,39 +372,9 @@ class WizardFlow:
         self.save()
 
     def review(self) -> Review:
-        sections = []
-        for step in CONFIG_STEPS:
-            _, step_errors = self.validate(step)
-            sections.append(ReviewSection(step, step_title(step), self.status(step), self.status_message(step),
-                                          self._rows(step), step_errors))
-        errors: list[draft.FieldError] = []
-        try:
-            inputs = self.masked_inputs()
-        except draft.ConfigErrors as exc:
-            inputs, errors = None, exc.errors
-        return Review(sections, errors, inputs)
+        from wizard.flow.review import review_of
 
-    def _rows(self, step: str) -> list[ReviewRow]:
-        rows = []
-        provider = self.provider(step)
-        if provider:
-            rows.append(ReviewRow("Provider", PROVIDER_LABELS.get(provider, provider)))
-        for spec in step_fields(step, provider):
-            value = self.value(step, spec.path)
-            if spec.kind == "secret":
-                shown = MASK if value else "(not set)"
-            elif spec.kind == "list":
-                items = value if isinstance(value, list) else spec.default or []
-                shown = ", ".join(f"{i.get('name', '')}={i.get('value', '')}" for i in items if isinstance(i, dict)) \
-                    or "(none)"
-            elif spec.kind == "bool":
-                flag = spec.default if value is None else value
-                shown = "yes" if flag else "no"
-            else:
-                given = value if value not in (None, "") else spec.default
-                shown = "(not set)" if given in (None, "") else str(given)
-            rows.append(ReviewRow(spec.title, shown))
-        return rows
+        return review_of(self)
 
 
 def valid_session_name(name: str) -> str | None:
