@@ -16,7 +16,7 @@ from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
     NoAnswer, Verdict, call, evaluate_cors, from_s3_rule, hide, host_origin, merge_rules, outside, preflight,
-    probe_key, result, s3_cors_json, s3_rule, wandb_rule,
+    probe_key, probe_round_trip, result, s3_cors_json, s3_rule, wandb_rule,
 )
 
 
@@ -252,25 +252,18 @@ async def credentials(client: Aws, out: list[CheckResult]) -> bool:
         return False
 
 
-async def _probe(client: Aws, s3, bucket: str) -> CheckResult:
-    key, body = probe_key(), b"wandb-local-setup probe: safe to delete\n"
-    step = "writing"
-    try:
-        await client.run(s3, "put_object", Bucket=bucket, Key=key, Body=body)
-        step = "reading"
+async def _probe(client: Aws, s3: Any, bucket: str) -> CheckResult:
+    key = probe_key()
+
+    async def read() -> bytes:
         got = await client.run(s3, "get_object", Bucket=bucket, Key=key)
-        data = await call(got["Body"].read, within=client.timeout)
-        step = "deleting"
-        await client.run(s3, "delete_object", Bucket=bucket, Key=key)
-    except Exception as exc:
-        verdict = describe(exc, client, f"{step} the test object {key}")
-        return result("storage.probe", verdict.status, verdict.message,
-                      "W&B writes, reads and deletes objects: grant s3:PutObject, s3:GetObject and s3:DeleteObject "
-                      "on the bucket." if verdict.status is Status.FAIL else verdict.hint)
-    if data != body:
-        return result("storage.probe", Status.FAIL, f"The test object {key} came back different from what was written.",
-                      "Check for a proxy or a store feature rewriting objects.")
-    return result("storage.probe", Status.PASS, f"Wrote, read back and deleted the test object {key}.")
+        return await call(got["Body"].read, within=client.timeout)
+
+    return await probe_round_trip(
+        key, "object", lambda body: client.run(s3, "put_object", Bucket=bucket, Key=key, Body=body), read,
+        lambda: client.run(s3, "delete_object", Bucket=bucket, Key=key),
+        lambda exc, doing: describe(exc, client, doing),
+        "W&B writes, reads and deletes objects: grant s3:PutObject, s3:GetObject and s3:DeleteObject on the bucket.")
 
 
 # --- CORS ------------------------------------------------------------------------------------------------------

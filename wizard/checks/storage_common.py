@@ -17,7 +17,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
@@ -65,6 +65,31 @@ def insecure_result() -> CheckResult:
 
 def probe_key() -> str:
     return f"{PROBE_PREFIX}{uuid.uuid4()}"
+
+
+PROBE_BODY = b"wandb-local-setup probe: safe to delete\n"
+
+
+async def probe_round_trip(key: str, noun: str, write: Callable[[bytes], Awaitable[Any]],
+                           read: Callable[[], Awaitable[bytes]], delete: Callable[[], Awaitable[Any]],
+                           failed: Callable[[BaseException, str], Verdict], denied_hint: str = "") -> CheckResult:
+    """Write a test object, read it back and delete it, as W&B does with every file. `failed` describes an error
+    (with what was being done); `denied_hint` replaces its hint when the store refuses (FAIL)."""
+    doing = "writing"
+    try:
+        await write(PROBE_BODY)
+        doing = "reading"
+        data = await read()
+        doing = "deleting"
+        await delete()
+    except Exception as exc:
+        verdict = failed(exc, f"{doing} the test {noun} {key}")
+        hint = denied_hint if denied_hint and verdict.status is Status.FAIL else verdict.hint
+        return result("storage.probe", verdict.status, verdict.message, hint)
+    if data != PROBE_BODY:
+        return result("storage.probe", Status.FAIL, f"The test {noun} {key} came back different from what was written.",
+                      "Check for a proxy or a store feature rewriting objects.")
+    return result("storage.probe", Status.PASS, f"Wrote, read back and deleted the test {noun} {key}.")
 
 
 def event_wait(ctx: CheckContext) -> float:

@@ -24,7 +24,7 @@ from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
     EVENTS_TIMEOUT, PROBE_PREFIX, NoAnswer, Verdict, azure_cors_xml, call, evaluate_cors, event_wait, hide, host_origin,
-    insecure_result, merge_rules, outside, preflight, probe_key, result, wandb_rule, CorsRule,
+    insecure_result, merge_rules, outside, preflight, probe_key, probe_round_trip, result, wandb_rule, CorsRule,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
 from wizard.providers.base import Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, streamed
@@ -200,21 +200,12 @@ async def _access(ctx: CheckContext, section: AzureStorage) -> list[CheckResult]
     return out
 
 
-async def _probe(client: Azure, container) -> CheckResult:
-    key, body = probe_key(), b"wandb-local-setup probe: safe to delete\n"
+async def _probe(client: Azure, container: Any) -> CheckResult:
+    key = probe_key()
     blob = container.get_blob_client(key)
-    step = "writing"
-    try:
-        await client.run(blob.upload_blob, body, overwrite=False)
-        step = "reading"
-        data = await client.run(lambda: blob.download_blob().readall())
-        step = "deleting"
-        await client.run(blob.delete_blob)
-    except Exception as exc:
-        return _fail("storage.probe", describe(exc, client, f"{step} the test blob {key}"))
-    if data != body:
-        return result("storage.probe", Status.FAIL, f"The test blob {key} came back different from what was written.")
-    return result("storage.probe", Status.PASS, f"Wrote, read back and deleted the test blob {key}.")
+    return await probe_round_trip(key, "blob", lambda body: client.run(blob.upload_blob, body, overwrite=False),
+                                  lambda: client.run(lambda: blob.download_blob().readall()),
+                                  lambda: client.run(blob.delete_blob), lambda exc, doing: describe(exc, client, doing))
 
 
 # --- Private container -------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
     NoAnswer, Verdict, call, evaluate_cors, from_gcs_rule, gcs_rule, host_origin, insecure_result, merge_rules,
-    outside, preflight, probe_key, result, wandb_rule,
+    outside, preflight, probe_key, probe_round_trip, result, wandb_rule,
 )
 from wizard.container import FILES_DIR, Mount
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
@@ -242,21 +242,12 @@ async def access(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
     return out
 
 
-async def _probe(client: Gcp, bucket) -> CheckResult:
-    key, body = probe_key(), b"wandb-local-setup probe: safe to delete\n"
+async def _probe(client: Gcp, bucket: Any) -> CheckResult:
+    key = probe_key()
     blob = bucket.blob(key)
-    step = "writing"
-    try:
-        await client.run(blob.upload_from_string, body)
-        step = "reading"
-        data = await client.run(blob.download_as_bytes)
-        step = "deleting"
-        await client.run(blob.delete)
-    except Exception as exc:
-        return _fail("storage.probe", describe(exc, f"{step} the test object {key}"))
-    if data != body:
-        return result("storage.probe", Status.FAIL, f"The test object {key} came back different from what was written.")
-    return result("storage.probe", Status.PASS, f"Wrote, read back and deleted the test object {key}.")
+    return await probe_round_trip(key, "object", lambda body: client.run(blob.upload_from_string, body),
+                                  lambda: client.run(blob.download_as_bytes), lambda: client.run(blob.delete),
+                                  describe)
 
 
 # --- CORS and the preflight --------------------------------------------------------------------------------------
