@@ -8,17 +8,20 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.containers import Vertical
 from textual.widgets import Checkbox, ContentSwitcher, Input, Select
 
-from screens.widgets.checks_panel import ChecksFinished, ChecksPanel
-from screens.widgets.form import ExtraEnvEditor, FieldEdited, FieldRow, make_row, typed_value, widget_id
+from screens.widgets.checks_panel import ChecksPanel
+from screens.widgets.form import (
+    BoolField, ExtraEnvEditor, FieldEdited, FieldInput, FieldRow, FieldSelect, make_row, typed_value, widget_id,
+)
 from screens.widgets.instructions import InstructionsPanel
 from screens.widgets.text import Plain
 from wizard.draft import FieldError, provider_key
 from screens.words import PROVIDER_LABELS, status_label
 from wizard.flow import FieldSpec, WizardFlow, providers, step_fields
-from wizard.steps import step_title
+from wizard.steps import StepStatus, step_title
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
@@ -49,7 +52,7 @@ class StepView(Vertical):
         super().__init__(classes=f"step-view step-{self.STEP}")
         self.flow = flow
         self.touched: set[tuple[str, ...]] = set()
-        self.show_all = flow.status(self.STEP).value == "failed"
+        self.show_all = flow.status(self.STEP) is StepStatus.FAILED
         self._validate_timer = None
         self._check_timer = None
 
@@ -111,39 +114,36 @@ class StepView(Vertical):
 
     def on_mount(self) -> None:
         self.refresh_errors()
-        if self.flow.has_checks(self.STEP) and self.flow.status(self.STEP).value in ("untouched", "edited"):
+        if self.flow.has_checks(self.STEP) and self.flow.status(self.STEP) in (StepStatus.UNTOUCHED, StepStatus.EDITED):
             self._schedule_checks(0.2)
 
     # ---- input events (collect, hand to wizard.flow, show the result)
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
-        path = getattr(event.input, "field_path", None)
-        if path is None:
-            return
-        kind = self._kind(path)
-        self._edited(path, typed_value(kind, event.value), event.input)
+        control = event.input
+        if isinstance(control, FieldInput):
+            self._edited(control.spec.path, typed_value(control.spec.kind, event.value), control)
 
     @on(Input.Blurred)
     def _input_left(self, event: Input.Blurred) -> None:
-        path = getattr(event.input, "field_path", None)
-        if path is None:
+        if not isinstance(event.input, FieldInput):
             return
-        self.touched.add(path)
+        self.touched.add(event.input.spec.path)
         self.wizard.save_soon(immediate=True)
         self.refresh_errors()
 
     @on(Input.Submitted)
     def _input_submitted(self, event: Input.Submitted) -> None:
-        if getattr(event.input, "field_path", None) is not None:
+        if isinstance(event.input, FieldInput):
             event.stop()
             self.screen.focus_next()
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        path = getattr(event.select, "field_path", None)
-        if path is None or event.value is Select.NULL:
+        if not isinstance(event.select, FieldSelect) or event.value is Select.NULL:
             return
+        path = event.select.spec.path
         if path == ("provider",):
             if event.value != self.flow.provider(self.STEP):
                 self.flow.set_provider(self.STEP, str(event.value))
@@ -155,9 +155,8 @@ class StepView(Vertical):
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
-        path = getattr(event.checkbox, "field_path", None)
-        if path is not None:
-            self._edited(path, bool(event.value), event.checkbox, left=True)
+        if isinstance(event.checkbox, BoolField):
+            self._edited(event.checkbox.spec.path, bool(event.value), event.checkbox, left=True)
 
     @on(FieldEdited)
     def _list_edited(self, event: FieldEdited) -> None:
@@ -170,15 +169,9 @@ class StepView(Vertical):
             self.wizard.save_soon(immediate=True)
             self.refresh_errors()
 
-    def _kind(self, path: tuple[str, ...]) -> str:
-        try:
-            row = self.query_one(f"#{widget_id(self.STEP, path, 'row')}")
-        except Exception:
-            return "text"
-        return getattr(getattr(row, "spec", None), "kind", "text")
-
-    def _edited(self, path: tuple[str, ...], value: Any, control: Any, left: bool = False) -> None:
-        if self.flow.value(self.STEP, path) is None and str(value) == getattr(control, "initial_text", None):
+    def _edited(self, path: tuple[str, ...], value: Any, control: FieldInput | FieldSelect | BoolField,
+                left: bool = False) -> None:
+        if self.flow.value(self.STEP, path) is None and str(value) == control.initial_text:
             return  # the control showing its default on mount is not an edit
         if self.flow.set_value(self.STEP, path, value):
             self.touched.add(path)
@@ -240,9 +233,9 @@ class StepView(Vertical):
         if self.has_instructions():
             try:
                 self.query_one(InstructionsPanel).show(self.flow.instructions(self.STEP))
-            except Exception:
-                pass
-        if not errors and self.checks_panel is not None and self.flow.status(self.STEP).value == "edited":
+            except NoMatches:
+                pass  # the step is being removed
+        if not errors and self.checks_panel is not None and self.flow.status(self.STEP) is StepStatus.EDITED:
             self._schedule_checks(AUTO_CHECK_DELAY)
         return errors
 
@@ -263,7 +256,7 @@ class StepView(Vertical):
     def checks_panel(self) -> ChecksPanel | None:
         try:
             return self.query_one(ChecksPanel)
-        except Exception:
+        except NoMatches:
             return None
 
     def _schedule_checks(self, delay: float) -> None:
@@ -300,17 +293,21 @@ class StepView(Vertical):
         for step, path, value in event.edits:
             if step != self.STEP:
                 continue
-            control = self.query_one(f"#{widget_id(step, path)}", Input)
+            control = self.query_one(f"#{widget_id(step, path)}", FieldInput)
             control.value = value
-            kind = self._kind(path)
-            self._edited(path, typed_value(kind, value), control)
+            self._edited(path, typed_value(control.spec.kind, value), control)
         self.wizard.save_soon(immediate=True)
         self.refresh_errors()  # at once: what the server gets (a new host entry) shows with the re-run
         self.app.notify("Settings changed: running the checks again.")
         self.run_checks()
 
-    @on(ChecksFinished)
-    def _checks_finished(self, event: ChecksFinished) -> None:
+    @on(ChecksPanel.RerunRequested)
+    def _rerun(self, event: ChecksPanel.RerunRequested) -> None:
+        event.stop()
+        self.run_checks()
+
+    @on(ChecksPanel.Finished)
+    def _checks_finished(self, event: ChecksPanel.Finished) -> None:
         event.stop()
         if event.step != self.STEP:
             return

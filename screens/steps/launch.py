@@ -16,6 +16,7 @@ from textual.widgets import Button, Log, ProgressBar
 
 from screens.steps.base import StepView
 from screens.widgets.text import Plain
+from wizard.checks.engine import Status
 from wizard.draft import ConfigErrors
 from wizard.text import printable
 
@@ -298,7 +299,7 @@ class LaunchStep(StepView):
             if after is not None:
                 for check in (after.healthz, after.host):
                     text.append(f"\n{check.status.symbol:<8} {printable(check.message)}")
-                    if check.hint and check.status.value != "pass":
+                    if check.hint and check.status is not Status.PASS:
                         text.append(f"\n→ {printable(check.hint)}", style="italic")
                 text.append("\nNext steps:", style="bold")
                 for line in after.next_steps:

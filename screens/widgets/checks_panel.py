@@ -5,25 +5,19 @@ from __future__ import annotations
 
 from contextlib import aclosing
 from dataclasses import dataclass
-from functools import partial
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Button
 
 from screens.widgets.text import Plain
 from wizard.checks import CheckContext, CheckResult, checks_for, run_checks
 from wizard.text import printable
-
-
-class ChecksFinished(Message):
-    def __init__(self, step: str, results: list[CheckResult]) -> None:
-        super().__init__()
-        self.step = step
-        self.results = results
 
 
 def _result_text(title: str, state: str, message: str = "", hint: str = "") -> Text:
@@ -37,14 +31,33 @@ def _result_text(title: str, state: str, message: str = "", hint: str = "") -> T
     return text
 
 
+class FixButton(Button):
+    """Offers the fix of one check result."""
+
+    def __init__(self, result_id: str, label: Text, **kwargs: Any) -> None:
+        super().__init__(label, **kwargs)
+        self.result_id = result_id
+
+
 class ChecksPanel(Vertical):
     """Shows and runs the live checks of one step. Works for any step with registered checks."""
+
+    @dataclass
+    class Finished(Message):
+        """Every check of the step gave its results (a run that was cancelled or replaced does not finish)."""
+
+        step: str
+        results: list[CheckResult]
 
     @dataclass
     class EditsRequested(Message):
         """A confirmed fix changes settings, not a service: the step applies the edits (step, path, value)."""
 
         edits: tuple[tuple[str, tuple[str, ...], str], ...]
+
+    @dataclass
+    class RerunRequested(Message):
+        """A fix was applied to the service: the step runs its checks again (with its current values)."""
 
     DEFAULT_CSS = """
     ChecksPanel { height: auto; border-top: solid $secondary; padding-top: 0; margin-top: 1; }
@@ -60,13 +73,10 @@ class ChecksPanel(Vertical):
         self.step = step
         self.checks = checks_for(step)
         self.results: dict[str, CheckResult] = {}
-        self.running = False
         self._generation = 0
         self._fixes: dict[str, CheckResult] = {}
 
-    @property
-    def group(self) -> str:
-        return f"checks-{self.step}"
+    running: var[bool] = var(False)
 
     def compose(self) -> ComposeResult:
         yield Plain("Live checks (ctrl+r runs them again)", classes="checks-title")
@@ -84,9 +94,9 @@ class ChecksPanel(Vertical):
         self.running = True
         self._generation += 1
         self._note("Running… (edit a value or leave the step to stop)")
-        self.run_worker(partial(self._run, ctx, self._generation), group=self.group, exclusive=True,
-                        exit_on_error=False, description=f"live checks of {self.step}")
+        self._run(ctx, self._generation)
 
+    @work(exclusive=True, exit_on_error=False, group="checks", description="the step's live checks")
     async def _run(self, ctx: CheckContext, generation: int) -> None:
         rows = self._rows()
         await rows.remove_children()
@@ -114,9 +124,8 @@ class ChecksPanel(Vertical):
                     rows_by_result[result.id] = row
                     if result.fix is not None and result.id not in self._fixes:
                         self._fixes[result.id] = result
-                        button = Button(Text(f"Fix: {result.fix.description}"), classes="check-fix", compact=True,
-                                        id=f"fix-{result.id.replace('.', '-')}")
-                        button.check_id = result.id  # type: ignore[attr-defined]
+                        button = FixButton(result.id, Text(f"Fix: {result.fix.description}"), classes="check-fix",
+                                           compact=True, id=f"fix-{result.id.replace('.', '-')}")
                         await rows.mount(button, after=row)
                         if last_of_check.get(check) is row:
                             last_of_check[check] = button
@@ -127,7 +136,7 @@ class ChecksPanel(Vertical):
             return
         results = list(self.results.values())
         self._note(f"Done: {len(results)} result(s). ctrl+r runs them again.")
-        self.post_message(ChecksFinished(self.step, results))
+        self.post_message(self.Finished(self.step, results))
 
     def outdated(self, note: str) -> None:
         """A value changed: results (and their fixes) about the old values must not stay on screen."""
@@ -141,7 +150,7 @@ class ChecksPanel(Vertical):
     def cancel(self, note: str = "Stopped.") -> None:
         if self.running:
             self._generation += 1
-            self.workers.cancel_group(self, self.group)
+            self.workers.cancel_group(self, "checks")
             self.running = False
             self._note(note)
 
@@ -152,7 +161,7 @@ class ChecksPanel(Vertical):
     @on(Button.Pressed, ".check-fix")
     def _fix(self, event: Button.Pressed) -> None:
         event.stop()
-        result = self._fixes.get(getattr(event.button, "check_id", ""))
+        result = self._fixes.get(event.button.result_id) if isinstance(event.button, FixButton) else None
         if result is None or result.fix is None:
             return
         from screens.modals import ConfirmScreen
@@ -180,6 +189,4 @@ class ChecksPanel(Vertical):
             self.app.notify(f"The fix failed: {type(exc).__name__}: {exc}", severity="error", markup=False)
             return
         self.app.notify("Fix applied: running the checks again.")
-        view = self.parent
-        if hasattr(view, "run_checks"):
-            view.run_checks()
+        self.post_message(self.RerunRequested())

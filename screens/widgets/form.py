@@ -38,11 +38,46 @@ class FieldEdited(Message):
         self.left = left
 
 
+class FieldInput(Input):
+    """The text control of a form field: it carries its field's spec and the text it showed when built."""
+
+    def __init__(self, spec: FieldSpec, text: str, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.spec = spec
+        self.initial_text = text
+
+
+class FieldSelect(Select[str]):
+    """The choice control of a form field (a provider, a Literal), with its field's spec."""
+
+    def __init__(self, spec: FieldSpec, options: list[tuple[Text, str]], value: str, **kwargs: Any) -> None:
+        super().__init__(options, value=value, allow_blank=False, **kwargs)
+        self.spec = spec
+        self.initial_text = value
+
+
+class RowInput(Input):
+    """The name or value of one extra option row."""
+
+    def __init__(self, index: int, key: str, text: str, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.index, self.key = index, key
+
+
+class RowButton(Button):
+    """The Remove button of one extra option row."""
+
+    def __init__(self, index: int, label: str, **kwargs: Any) -> None:
+        super().__init__(label, **kwargs)
+        self.index = index
+
+
 class SecretToggle(Checkbox):
     """An extra option's secret switch; its word says the state (secret / plain), not only the glyph."""
 
-    def __init__(self, value: bool, **kwargs: Any) -> None:
+    def __init__(self, index: int, value: bool, **kwargs: Any) -> None:
         super().__init__(self._word(value), value, **kwargs)
+        self.index = index
 
     @staticmethod
     def _word(value: bool) -> Text:
@@ -54,10 +89,12 @@ class SecretToggle(Checkbox):
 
 
 class BoolField(Checkbox):
-    """A checkbox whose label says yes/no, so its state never rests on colour or a glyph alone."""
+    """A form field's checkbox (with its spec), whose label says yes/no, so its state never rests on colour or a
+    glyph alone."""
 
-    def __init__(self, title: str, value: bool, **kwargs: Any) -> None:
-        self.title = title
+    def __init__(self, spec: FieldSpec, value: bool, **kwargs: Any) -> None:
+        self.spec = spec
+        self.initial_text = str(value)
         super().__init__(self._word(value), value, **kwargs)
 
     @staticmethod
@@ -94,14 +131,14 @@ class FieldRow(Vertical):
         self.initial = value
         self.labels = labels or {}
 
-    def shown(self) -> tuple[Widget, Any] | None:
+    def shown(self) -> tuple[FieldInput | FieldSelect | BoolField, Any] | None:
         """(control, the draft value it shows now), or None when it shows nothing to keep."""
         control = self.query_one(f"#{widget_id(self.step, self.spec.path)}")
-        if isinstance(control, Select):
+        if isinstance(control, FieldSelect):
             return None if control.value is Select.NULL else (control, control.value)
-        if isinstance(control, Checkbox):
+        if isinstance(control, BoolField):
             return control, bool(control.value)
-        if isinstance(control, Input):
+        if isinstance(control, FieldInput):
             return control, typed_value(self.spec.kind, control.value)
         return None
 
@@ -117,26 +154,25 @@ class FieldRow(Vertical):
         yield Plain(spec.description, classes="field-help")
         yield Plain("", classes="field-error")
 
-    def _control(self) -> Widget:
+    def _control(self) -> FieldInput | FieldSelect | BoolField:
         spec, value = self.spec, self.initial
         wid = widget_id(self.step, spec.path)
         shown = value if value is not None else spec.default
         if spec.kind == "bool":
-            control: Widget = BoolField(spec.title, bool(shown), id=wid, compact=True)
+            control: FieldInput | FieldSelect | BoolField = BoolField(spec, bool(shown), id=wid, compact=True)
         elif spec.kind == "choice":
-            control = Select([(Text(self.labels.get(c, c)), c) for c in spec.choices], value=shown if shown in spec.choices
-                             else spec.choices[0], allow_blank=False, id=wid, compact=True)
+            control = FieldSelect(spec, [(Text(self.labels.get(c, c)), c) for c in spec.choices],
+                                  str(shown) if shown in spec.choices else spec.choices[0], id=wid, compact=True)
         elif spec.kind == "secret":
-            control = Input(_display(value), password=True, id=wid, compact=True,
-                            placeholder="required (hidden)" if spec.required else "optional (hidden)")
+            control = FieldInput(spec, _display(value), password=True, id=wid, compact=True,
+                                 placeholder="required (hidden)" if spec.required else "optional (hidden)")
         elif spec.kind == "int":
-            control = Input(_display(shown), type="integer", id=wid, compact=True)
+            control = FieldInput(spec, _display(shown), type="integer", id=wid, compact=True)
         else:
-            control = Input(_display(shown), id=wid, compact=True,
-                            placeholder="required" if spec.required else "optional")
+            control = FieldInput(spec, _display(shown), id=wid, compact=True,
+                                 placeholder="required" if spec.required else "optional")
         control.add_class("field-control")
-        control.field_path = spec.path  # type: ignore[attr-defined]
-        control.initial_text = _display(shown)  # type: ignore[attr-defined]
+        control.initial_text = _display(shown)  # what it shows before any edit (its first Changed is not one)
         return control
 
     def show_error(self, message: str | None) -> None:
@@ -190,25 +226,18 @@ class ExtraEnvEditor(Vertical):
         yield Plain(f"{self.spec.title}: {self.spec.description}", classes="env-title")
         for index, row in enumerate(self.rows):
             with Horizontal(classes="env-row"):
-                name = Input(row["name"], placeholder="GORILLA_…", id=widget_id(self.step, self.path, f"{index}-name"),
-                             classes="env-name", compact=True)
-                name.env_index, name.env_key = index, "name"  # type: ignore[attr-defined]
-                yield name
+                yield RowInput(index, "name", row["name"], placeholder="GORILLA_…",
+                               id=widget_id(self.step, self.path, f"{index}-name"), classes="env-name", compact=True)
                 yield Plain("=", classes="env-eq")
                 hidden = row_is_secret(row)
-                value = Input(row["value"], placeholder="value (hidden)" if hidden else "value", password=hidden,
-                              id=widget_id(self.step, self.path, f"{index}-value"), classes="env-value", compact=True)
-                value.env_index, value.env_key = index, "value"  # type: ignore[attr-defined]
-                yield value
+                yield RowInput(index, "value", row["value"], placeholder="value (hidden)" if hidden else "value",
+                               password=hidden, id=widget_id(self.step, self.path, f"{index}-value"),
+                               classes="env-value", compact=True)
             with Horizontal(classes="env-actions"):  # a line of its own: the name and value keep their width
-                toggle = SecretToggle(hidden, id=widget_id(self.step, self.path, f"{index}-secret"),
-                                      classes="env-secret", compact=True)
-                toggle.env_index = index  # type: ignore[attr-defined]
-                yield toggle
-                remove = Button("Remove", id=widget_id(self.step, self.path, f"{index}-remove"),
+                yield SecretToggle(index, hidden, id=widget_id(self.step, self.path, f"{index}-secret"),
+                                   classes="env-secret", compact=True)
+                yield RowButton(index, "Remove", id=widget_id(self.step, self.path, f"{index}-remove"),
                                 classes="env-remove", compact=True)
-                remove.env_index = index  # type: ignore[attr-defined]
-                yield remove
         if not self.rows:
             yield Plain("(no extra variables)", classes="field-help")
         yield Button("+ Add variable", id=widget_id(self.step, self.path, "add"), classes="env-add", compact=True)
@@ -217,14 +246,14 @@ class ExtraEnvEditor(Vertical):
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
-        index = getattr(event.input, "env_index", None)
-        if index is None or index >= len(self.rows):
+        control = event.input
+        if not isinstance(control, RowInput) or control.index >= len(self.rows):
             return
-        if self.rows[index][event.input.env_key] == event.value:  # type: ignore[attr-defined]
+        if self.rows[control.index][control.key] == event.value:
             return
-        self.rows[index][event.input.env_key] = event.value  # type: ignore[attr-defined]
-        if event.input.env_key == "name":  # type: ignore[attr-defined]
-            self._show_secrecy(index)
+        self.rows[control.index][control.key] = event.value
+        if control.key == "name":
+            self._show_secrecy(control.index)
         self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows]))
 
     def _show_secrecy(self, index: int) -> None:
@@ -247,8 +276,11 @@ class ExtraEnvEditor(Vertical):
         from wizard.draft import row_is_secret
 
         event.stop()
-        index = getattr(event.checkbox, "env_index", None)
-        if index is None or index >= len(self.rows) or row_is_secret(self.rows[index]) == event.value:
+        toggle = event.checkbox
+        if not isinstance(toggle, SecretToggle) or toggle.index >= len(self.rows):
+            return
+        index = toggle.index
+        if row_is_secret(self.rows[index]) == event.value:
             return
         self.rows[index]["secret"] = event.value
         self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows], left=True))
@@ -263,12 +295,12 @@ class ExtraEnvEditor(Vertical):
     @on(Button.Pressed)
     async def _button(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.has_class("env-add"):
+        if isinstance(event.button, RowButton):
+            del self.rows[event.button.index]
+            focus = widget_id(self.step, self.path, "add")
+        else:  # + Add variable
             self.rows.append({"name": "GORILLA_", "value": ""})
             focus = widget_id(self.step, self.path, f"{len(self.rows) - 1}-name")
-        else:
-            del self.rows[event.button.env_index]  # type: ignore[attr-defined]
-            focus = widget_id(self.step, self.path, "add")
         self.post_message(FieldEdited(self.path, [dict(r) for r in self.rows], left=True))
         await self.recompose()
         self.query_one(f"#{focus}").focus()
