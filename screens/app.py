@@ -13,11 +13,14 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input
 
 from screens.commands import WizardCommands
 from screens.modals import ConfirmScreen, HelpScreen, NoticeScreen, PassphraseScreen, SessionPickerScreen
+from screens.steps.base import StepView
+from screens.steps.welcome import WelcomeStep
 from screens.widgets.footer import WizardFooter
 from screens.widgets.step_list import StepList
 from screens.widgets.text import Plain
@@ -52,10 +55,13 @@ Status of a step
 READY_FILE_ENV = "WANDB_LOCAL_SETUP_READY_FILE"
 
 if TYPE_CHECKING:
-    from screens.steps import StepView
+    from textual.timer import Timer
 
 
 class WizardApp(App[int]):
+    current_step: reactive[str | None] = reactive(None, init=False, always_update=True)  # the step shown (or None)
+    keyring_text = reactive("(opening the keyring…)", init=False)  # where secrets are kept (the Welcome step says)
+
     CSS_PATH = str(Path(__file__).resolve().parent.parent / "assets" / "wizard.tcss")
     TITLE = "W&B Local setup"
     COMMANDS = App.COMMANDS | {WizardCommands}
@@ -93,9 +99,7 @@ class WizardApp(App[int]):
         self.clock = clock or utc_now
         self.flow: WizardFlow | None = None
         self.exit_code = Exit.OK
-        self.keyring_text = "(opening the keyring…)"
-        self.current_step: str | None = None
-        self._save_timer = None
+        self._save_timer: Timer | None = None
         self._secrets_lock = threading.Lock()
         self._picker_used = False
         self._view: StepView | None = None
@@ -313,12 +317,13 @@ class WizardApp(App[int]):
         from screens.steps import STEP_VIEWS
 
         view = STEP_VIEWS[step](self.flow)
+        if isinstance(view, WelcomeStep):
+            view.data_bind(WizardApp.keyring_text)
         self._view = view
         body.mount(view)
         body.scroll_home(animate=False)
-        self.current_step = step
         self.flow.go_to(step)
-        self.refresh_steps()
+        self.current_step = step  # the step list and the title follow (watch_current_step)
         self.save_soon(immediate=True)
         self.call_after_refresh(self._focus_first, view)
 
@@ -343,6 +348,9 @@ class WizardApp(App[int]):
             # The modules loaded by then, for the test that heavy SDKs are not imported before the first screen.
             loaded = sorted(sys.modules)
             Path(path).write_text(json.dumps({"time": time.monotonic(), "modules": loaded}))
+
+    def watch_current_step(self) -> None:
+        self.refresh_steps()
 
     def refresh_steps(self) -> None:
         flow = self.flow
@@ -423,6 +431,25 @@ class WizardApp(App[int]):
     @on(StepList.Chosen)
     def _chosen(self, event: StepList.Chosen) -> None:
         self.go_to(event.step)
+
+    # ---- what the step views tell
+
+    @on(StepView.Edited)
+    def _step_edited(self, event: StepView.Edited) -> None:
+        self.refresh_steps()
+        self.save_soon(immediate=event.immediate)
+
+    @on(StepView.SaveRequested)
+    def _save_requested(self, event: StepView.SaveRequested) -> None:
+        self.save_soon(immediate=True)
+
+    @on(StepView.NavigateTo)
+    def _navigate(self, event: StepView.NavigateTo) -> None:
+        self.go_to(event.step)
+
+    @on(StepView.NextRequested)
+    def _next_requested(self, event: StepView.NextRequested) -> None:
+        self.action_next()
 
     def action_focus_steps(self) -> None:
         steps = self.query_one("#steps", StepList)

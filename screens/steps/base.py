@@ -3,13 +3,15 @@ elsewhere, and the live checks. Step modules only say which fields and which ext
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.css.query import NoMatches
 from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
 from textual.widgets import Checkbox, ContentSwitcher, Input, Select
 
 from screens.widgets.checks_panel import ChecksPanel
@@ -18,20 +20,45 @@ from screens.widgets.form import (
 )
 from screens.widgets.instructions import InstructionsPanel
 from screens.widgets.text import Plain
-from wizard.draft import FieldError, provider_key
 from screens.words import PROVIDER_LABELS, status_label
 from wizard.flow import FieldSpec, WizardFlow, providers, step_fields
 from wizard.steps import StepStatus, step_title
 
 if TYPE_CHECKING:
-    from screens.app import WizardApp
+    from wizard.draft import FieldError
 
 VALIDATE_DELAY = 0.3  # seconds after the last keystroke before errors are refreshed
 AUTO_CHECK_DELAY = 1.5  # seconds of quiet on a valid step before its live checks run
 
 
+def pane_id(provider: str) -> str:
+    """The id of a provider's pane in the step's ContentSwitcher."""
+    return "pane-" + provider.replace("-", "_")
+
+
 class StepView(Vertical):
-    """One step. Subclasses set STEP, INTRO and HELP, and may override compose_body()."""
+    """One step. Subclasses set STEP, INTRO and HELP, and may override compose_body(). It tells the App what
+    happened with messages (Edited, SaveRequested, NavigateTo, NextRequested); the App gives it the flow."""
+
+    @dataclass
+    class Edited(Message):
+        """A value or the step's status changed: the step list and the title say so; the draft is saved soon
+        (`immediate`: now, e.g. a field was left)."""
+
+        step: str
+        immediate: bool = False
+
+    @dataclass
+    class SaveRequested(Message):
+        """A field was left: the draft is saved now."""
+
+    @dataclass
+    class NavigateTo(Message):
+        step: str
+
+    @dataclass
+    class NextRequested(Message):
+        """The next step, as F8 would (with the confirmation when this one has problems)."""
 
     STEP = ""
     INTRO = ""
@@ -56,10 +83,6 @@ class StepView(Vertical):
         self._validate_timer = None
         self._check_timer = None
 
-    @property
-    def wizard(self) -> "WizardApp":
-        return self.app  # type: ignore[return-value]
-
     # ---- layout
 
     def compose(self) -> ComposeResult:
@@ -80,7 +103,7 @@ class StepView(Vertical):
     def show_status(self) -> None:
         """The step's status changed: its heading and the step list say so."""
         self.query_one("#step-heading", Plain).set_text(self.heading())
-        self.wizard.refresh_steps()
+        self.post_message(self.Edited(self.STEP, immediate=True))
 
     def has_instructions(self) -> bool:
         return False
@@ -96,9 +119,9 @@ class StepView(Vertical):
                          default=current, choices=tuple(choices))
         row = FieldRow(self.STEP, spec, current, labels=PROVIDER_LABELS)
         yield row
-        with ContentSwitcher(initial=f"pane-{provider_key(current)}", id="providers"):
+        with ContentSwitcher(initial=pane_id(current), id="providers"):
             for name in choices:
-                with Vertical(id=f"pane-{provider_key(name)}", classes="provider-pane"):
+                with Vertical(id=pane_id(name), classes="provider-pane"):
                     specs = step_fields(self.STEP, name)
                     if not specs:
                         yield Plain(self.NOTHING_TO_SET.get(name, "Nothing to set for this choice."),
@@ -130,7 +153,7 @@ class StepView(Vertical):
         if not isinstance(event.input, FieldInput):
             return
         self.touched.add(event.input.spec.path)
-        self.wizard.save_soon(immediate=True)
+        self.post_message(self.SaveRequested())
         self.refresh_errors()
 
     @on(Input.Submitted)
@@ -147,7 +170,7 @@ class StepView(Vertical):
         if path == ("provider",):
             if event.value != self.flow.provider(self.STEP):
                 self.flow.set_provider(self.STEP, str(event.value))
-                self.query_one("#providers", ContentSwitcher).current = f"pane-{provider_key(str(event.value))}"
+                self.query_one("#providers", ContentSwitcher).current = pane_id(str(event.value))
                 self.touched.add(path)
                 self._after_edit(immediate=True)
             return
@@ -166,7 +189,7 @@ class StepView(Vertical):
             self._after_edit(immediate=event.left)
         elif event.left:
             self.touched.add(event.path)
-            self.wizard.save_soon(immediate=True)
+            self.post_message(self.SaveRequested())
             self.refresh_errors()
 
     def _edited(self, path: tuple[str, ...], value: Any, control: FieldInput | FieldSelect | BoolField,
@@ -182,9 +205,8 @@ class StepView(Vertical):
         if panel is not None:
             panel.outdated("A value changed: the earlier results were cleared; the checks run again once the step "
                            "is valid.")
-        self.wizard.refresh_steps()
         self.query_one("#step-heading", Plain).set_text(self.heading())
-        self.wizard.save_soon(immediate=immediate)
+        self.post_message(self.Edited(self.STEP, immediate=immediate))
         if self._validate_timer is not None:
             self._validate_timer.stop()
         if immediate:
@@ -296,7 +318,7 @@ class StepView(Vertical):
             control = self.query_one(f"#{widget_id(step, path)}", FieldInput)
             control.value = value
             self._edited(path, typed_value(control.spec.kind, value), control)
-        self.wizard.save_soon(immediate=True)
+        self.post_message(self.SaveRequested())
         self.refresh_errors()  # at once: what the server gets (a new host entry) shows with the re-run
         self.app.notify("Settings changed: running the checks again.")
         self.run_checks()
@@ -313,7 +335,6 @@ class StepView(Vertical):
             return
         self.flow.record_checks(self.STEP, event.results)
         self.show_status()
-        self.wizard.save_soon(immediate=True)
 
     def on_unmount(self) -> None:
         for timer in (self._validate_timer, self._check_timer):

@@ -167,7 +167,7 @@ class LaunchStep(StepView):
     @on(Button.Pressed, "#launch-goto-review")
     def _goto_review(self, event: Button.Pressed) -> None:
         event.stop()
-        self.wizard.go_to("review")
+        self.post_message(self.NavigateTo("review"))
 
     @on(Button.Pressed, "#launch-buttons Button, #launch-buttons-more Button")
     def _action(self, event: Button.Pressed) -> None:

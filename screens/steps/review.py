@@ -91,4 +91,4 @@ class ReviewStep(StepView):
     @on(Button.Pressed, ".review-goto")
     def _goto(self, event: Button.Pressed) -> None:
         event.stop()
-        self.wizard.go_to((event.button.id or "").removeprefix("goto-"))
+        self.post_message(self.NavigateTo((event.button.id or "").removeprefix("goto-")))

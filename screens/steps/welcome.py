@@ -1,6 +1,7 @@
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.reactive import reactive
 from textual.widgets import Button
 
 from screens.steps.base import StepView
@@ -18,10 +19,12 @@ class WelcomeStep(StepView):
             "the same session. Secrets (license, passwords, keys) go to the keyring named below, never to the "
             "session file.")
 
+    keyring_text = reactive("(opening the keyring…)", init=False)  # set by the App: where secrets are kept
+
     def compose_body(self) -> ComposeResult:
         flow = self.flow
         yield Plain(Text.assemble(("Session: ", "bold"), flow.name), id="welcome-session")
-        yield Plain(Text.assemble(("Secrets are kept in: ", "bold"), self.wizard.keyring_text), id="welcome-keyring")
+        yield Plain(self._keyring_line(), id="welcome-keyring")
         if flow.resumed:
             done = flow.steps_done()
             state = (f"Resumed: {done} of {len(CONFIG_STEPS)} steps done, last edited "
@@ -39,7 +42,14 @@ class WelcomeStep(StepView):
                     classes="step-intro")
         yield Button("Begin (Enter)", id="welcome-begin", compact=True)
 
+    def _keyring_line(self) -> Text:
+        return Text.assemble(("Secrets are kept in: ", "bold"), self.keyring_text)
+
+    def watch_keyring_text(self) -> None:
+        if self.is_mounted:
+            self.query_one("#welcome-keyring", Plain).set_text(self._keyring_line())
+
     @on(Button.Pressed, "#welcome-begin")
     def _begin(self, event: Button.Pressed) -> None:
         event.stop()
-        self.wizard.action_next()
+        self.post_message(self.NextRequested())
