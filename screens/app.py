@@ -58,6 +58,18 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
 
+def type_into(field: Input, character: str) -> None:
+    """What an Input does with a printable key, done at once (see WizardApp.on_event)."""
+    selection = field.selection
+    if selection.is_empty:
+        field.insert_text_at_cursor(character)
+    else:
+        field.replace(character, *selection)
+    if field.cursor_blink:  # a new blink cycle: the cursor shows at once, as when the Input takes the key itself
+        field.cursor_blink = False
+        field.cursor_blink = True
+
+
 class WizardApp(App[int]):
     current_step: reactive[str | None] = reactive(None, init=False, always_update=True)  # the step shown (or None)
     keyring_text = reactive("(opening the keyring…)", init=False)  # where secrets are kept (the Welcome step says)
@@ -141,13 +153,16 @@ class WizardApp(App[int]):
         # are inserted at once rather than queued behind it.
         if isinstance(event, events.Key) and not event.is_forwarded:
             self.app_focus = True
-            if await self._check_bindings(event.key, priority=True):
+            active = self.screen.active_bindings.get(event.key)  # the binding this key runs here, if any
+            if active is not None and active.binding.priority and active.enabled \
+                    and await self.run_action(active.binding.action, active.node):
                 return
             focused = self.focused
-            if event.is_printable and isinstance(focused, Input):
-                await focused._on_key(event)
+            if event.is_printable and event.character is not None and isinstance(focused, Input):
+                type_into(focused, event.character)
                 return
-            if not event.is_printable and await self._check_bindings(event.key):
+            if not event.is_printable and active is not None and active.enabled \
+                    and await self.run_action(active.binding.action, active.node):
                 return
         await super().on_event(event)
 
@@ -544,7 +559,11 @@ class WizardApp(App[int]):
 
     def _handle_exception(self, error: Exception) -> None:
         """A bug must not show a traceback or lose input: save, then exit with one plain message (the CLI prints
-        it). Tests (headless) and WANDB_LOCAL_SETUP_DEBUG=1 keep Textual's own handling, traceback included."""
+        it). Tests (headless) and WANDB_LOCAL_SETUP_DEBUG=1 keep Textual's own handling, traceback included.
+
+        The one private Textual method used: Textual has no public hook for an exception that ends the app (this is
+        where it stores the traceback it prints on exit), and wrapping `run()` comes too late to keep it off the
+        screen."""
         if self.is_headless or os.environ.get(DEBUG_ENV):
             super()._handle_exception(error)
             return

@@ -21,7 +21,7 @@ class WizardFooter(Footer):
         await super().recompose()
 
     def _keys_shown(self) -> tuple | None:
-        if not self._bindings_ready or not self.is_attached:
+        if not self.is_attached:  # (Textual recomposes a footer only once its bindings are ready)
             return None
         keys = tuple(
             (b.key, b.action, b.description, b.show, b.key_display, b.tooltip, b.group, enabled, tooltip)

@@ -13,6 +13,13 @@ from screens.widgets.text import Plain
 from wizard.instructions import Instruction
 
 
+def _text(instruction: Instruction) -> Text:
+    text = Text(instruction.text)
+    if instruction.note:
+        text.append("\n" + instruction.note, style="italic")
+    return text
+
+
 class InstructionBlock(Static, can_focus=True):
     """One text to paste elsewhere. Enter, c or ctrl+y copies it."""
 
@@ -24,16 +31,14 @@ class InstructionBlock(Static, can_focus=True):
     """
 
     def __init__(self, instruction: Instruction) -> None:
-        super().__init__(self._render_text(instruction), markup=False, id=f"copy-{instruction.id.replace('.', '-')}")
+        super().__init__(_text(instruction), markup=False, id=f"copy-{instruction.id.replace('.', '-')}")
         self.instruction = instruction
         self.border_title = instruction.title
 
-    @staticmethod
-    def _render_text(instruction: Instruction) -> Text:
-        text = Text(instruction.text)
-        if instruction.note:
-            text.append("\n" + instruction.note, style="italic")
-        return text
+    def show(self, instruction: Instruction) -> None:
+        """The same text to paste, with the values typed since."""
+        self.instruction = instruction
+        self.update(_text(instruction))
 
     def on_focus(self) -> None:
         self.border_subtitle = "enter/c: copy"
@@ -73,7 +78,6 @@ class InstructionsPanel(Vertical):
         self.instructions = instructions
         if same_ids:
             for block, instruction in zip(self.query(InstructionBlock), instructions, strict=True):
-                block.instruction = instruction
-                block.update(block._render_text(instruction))
+                block.show(instruction)
         else:
             self.refresh(recompose=True)
