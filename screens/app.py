@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -13,12 +14,14 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.reactive import reactive
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input
 
 from screens.commands import WizardCommands
-from screens.modals import ConfirmScreen, HelpScreen, NoticeScreen, PassphraseScreen, SessionPickerScreen
+from screens.modals import ConfirmScreen, HelpScreen
+from screens.opening import SessionOpener, keyring_line
 from screens.steps.base import StepView
 from screens.steps.welcome import WelcomeStep
 from screens.widgets.footer import WizardFooter
@@ -26,10 +29,9 @@ from screens.widgets.step_list import StepList
 from screens.widgets.text import Plain
 from wizard import secrets as keyrings
 from wizard.cli.exit import DEBUG_ENV, Exit
-from screens.words import describe_summary
-from wizard.flow import WizardFlow, default_session_name, utc_now
+from wizard.flow import WizardFlow, utc_now
 from wizard.secrets import SecretsError, SecretStore
-from wizard.session import SessionError, SessionLocked, SessionStore
+from wizard.session import SessionError, SessionStore
 from wizard.steps import STEP_IDS, step_title
 
 SAVE_DELAY = 0.5  # seconds after the last keystroke before the draft is written
@@ -113,7 +115,6 @@ class WizardApp(App[int]):
         self.exit_code = Exit.OK
         self._save_timer: Timer | None = None
         self._secrets_lock = threading.Lock()
-        self._picker_used = False
         self._view: StepView | None = None
         self.crash_message = ""
         self.hung_up = False  # SIGHUP, SIGTERM or the terminal gone
@@ -127,6 +128,8 @@ class WizardApp(App[int]):
             with VerticalScroll(id="body"):
                 yield Plain("Opening the session…", id="placeholder")
         yield WizardFooter()
+        yield SessionOpener(self.store, self._secrets_lock, self.clock, injected=self.injected_secrets,
+                            backend=self.keyring_backend, passphrase=self.passphrase)
 
     def on_mount(self) -> None:
         if not self.is_headless:
@@ -138,12 +141,7 @@ class WizardApp(App[int]):
                 loop.add_signal_handler(signal.SIGTERM, self._hangup)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        if self.session_name is not None:
-            self.open_session(self.session_name, self.new)
-        elif self.new:
-            self.open_session(self._unused_name(), new=True)
-        else:
-            self.pick_session()
+        self.query_one(SessionOpener).start(self.session_name, self.new)
 
     async def on_event(self, event: events.Event) -> None:
         # Textual hands a key to the focused widget's queue and runs the key's binding (Tab, ctrl+u, Backspace, F8,
@@ -166,157 +164,27 @@ class WizardApp(App[int]):
                 return
         await super().on_event(event)
 
-    # ---- choosing and opening a session
+    # ---- the session and its keyring (screens/opening.py)
 
-    def pick_session(self, error: str = "") -> None:
-        try:
-            summaries = self.store.list()
-        except SessionError as exc:
-            summaries, error = [], str(exc)
-        if not summaries and not error:
-            self.open_session(self._unused_name(), new=True)
-            return
-        self._picker_used = True
-        sessions = [(s.name, describe_summary(s, self.clock), s.error is None) for s in summaries]
+    @on(SessionOpener.Opened)
+    def _session_opened(self, event: SessionOpener.Opened) -> None:
+        self.flow = event.flow
 
-        def chosen(answer: tuple[str, bool] | None) -> None:
-            if answer is None:
-                self.exit(Exit.OK)
-            else:
-                self.open_session(*answer)
-
-        self.push_screen(SessionPickerScreen(sessions, self._unused_name(), error), chosen)
-
-    def _unused_name(self) -> str:
-        base = default_session_name(self.clock)
-        name, n = base, 2
-        while self.store.exists(name):
-            name, n = f"{base}-{n}", n + 1
-        return name
-
-    def open_session(self, name: str, new: bool = False) -> None:
-        try:
-            self.flow = WizardFlow.open(name, new=new, store=self.store, clock=self.clock)
-        except SessionLocked as exc:
-            self.exit_code = Exit.LOCKED
-            self._refuse("Session in use", str(exc))
-            return
-        except SessionError as exc:
-            self.exit_code = Exit.UNREADABLE
-            self._refuse("Session cannot be opened", str(exc))
-            return
-        self.exit_code = Exit.OK
-        self.setup_keyring()
-
-    def _refuse(self, title: str, message: str) -> None:
-        choices = ([("pick", "Choose another session")] if self._picker_used else []) + [("quit", "Quit")]
-
-        def answered(choice: str | None) -> None:
-            if choice == "pick":
-                self.pick_session()
-            else:
-                self.exit(self.exit_code)
-
-        self.query_one("#placeholder", Plain).set_text(Text(message))
-        self.push_screen(NoticeScreen(title, message, choices, default="quit"), answered)
-
-    # ---- the keyring
-
-    def setup_keyring(self, error: str = "") -> None:
-        if self.injected_secrets is not None:
-            self._attach(self.injected_secrets)
-            return
-        choice = keyrings.describe_backend_at_once(self.keyring_backend)
-        if choice is not None:  # no D-Bus to ask: the passphrase dialog comes with the first paint
-            self._keyring_chosen(choice, error)
-        else:
-            self._describe_keyring(error)
-
-    @work(thread=True, exclusive=True, group="keyring-open", exit_on_error=False, description="find the keyring")
-    def _describe_keyring(self, error: str) -> None:
-        # Asking D-Bus which daemon answers can take a moment: not on the UI thread.
-        choice = keyrings.describe_backend(self.keyring_backend)
-        self.call_from_thread(self._keyring_chosen, choice, error)
-
-    def _keyring_chosen(self, choice: keyrings.BackendChoice, error: str) -> None:
-        if choice.problem:
-            self._keyring_problem(choice.problem, retry=False)
-        elif choice.needs_passphrase:
-            if self.passphrase and not error:
-                self._open_keyring(self.passphrase, choice)
-            else:
-                self._ask_passphrase(choice, error)
-        else:
-            self._open_keyring(None, choice)
-
-    def _ask_passphrase(self, choice: keyrings.BackendChoice, error: str = "") -> None:
-        def answered(passphrase: str | None) -> None:
-            if passphrase is None:
-                self._without_keyring()
-            else:
-                self._open_keyring(passphrase, choice)
-
-        self.push_screen(PassphraseScreen(choice.name, choice.new_file, error, choice.note), answered)
+    @on(SessionOpener.AskingPassphrase)
+    def _asking_passphrase(self, event: SessionOpener.AskingPassphrase) -> None:
         self.call_after_refresh(self._report_ready)
 
-    @work(thread=True, exclusive=True, group="keyring-open", exit_on_error=False, description="open the keyring")
-    def _open_keyring(self, passphrase: str | None, choice: keyrings.BackendChoice) -> None:
-        try:
-            store = keyrings.open_store(self.keyring_backend, passphrase=passphrase, choice=choice)
-        except keyrings.WrongPassphrase as exc:
-            self.call_from_thread(self.setup_keyring, str(exc))
-            return
-        except keyrings.PassphraseRequired as exc:
-            self.call_from_thread(self.setup_keyring, str(exc))
-            return
-        except SecretsError as exc:
-            self.call_from_thread(self._keyring_problem, str(exc), True)
-            return
-        self._load_secrets(store)
-
-    def _attach(self, store: SecretStore) -> None:
-        self.run_worker(lambda: self._load_secrets(store), thread=True, exclusive=True, group="keyring-open",
-                        exit_on_error=False, description="read the session's secrets")
-
-    def _load_secrets(self, store: SecretStore) -> None:
-        try:
-            with self._secrets_lock:
-                self.flow.attach_secrets(store)
-        except SecretsError as exc:
-            self.call_from_thread(self._keyring_problem, str(exc), True)
-            return
-        self.call_from_thread(self._keyring_ready, store)
-
-    def _keyring_problem(self, message: str, retry: bool) -> None:
-        choices = ([("retry", "Try again")] if retry else []) + [
-            ("without", "Continue without a keyring (secrets are not saved)"),
-            ("quit", "Quit (everything typed so far is saved)"),
-        ]
-
-        def answered(choice: str | None) -> None:
-            if choice == "retry":
-                self.setup_keyring()
-            elif choice == "without":
-                self._without_keyring()
-            else:
-                self.exit_code = Exit.KEYRING
-                self.quit_wizard()
-
-        self.push_screen(NoticeScreen("The keyring cannot be used", message, choices, default="without"), answered)
-
-    def _without_keyring(self) -> None:
-        self.flow.attach_secrets(None)
-        self._keyring_ready(None)
-
-    def _keyring_ready(self, store: SecretStore | None) -> None:
-        if store is None:
-            self.keyring_text = ("no keyring: secrets are kept only while the wizard runs and must be typed again "
-                                 "next time")
-        else:
-            note = getattr(getattr(store, "choice", None), "note", "")
-            self.keyring_text = store.backend_name + (f" (no system keyring here: {note})" if note else "")
+    @on(SessionOpener.Ready)
+    def _keyring_ready(self, event: SessionOpener.Ready) -> None:
+        self.keyring_text = keyring_line(event.store)
         self.query_one("#steps", StepList).disabled = False
-        self.show_step(self.flow.start_step())
+        if self.flow is not None:
+            self.show_step(self.flow.start_step())
+
+    @on(SessionOpener.Quit)
+    def _gave_up(self, event: SessionOpener.Quit) -> None:
+        self.exit_code = event.code
+        self.quit_wizard()
 
     # ---- steps
 
@@ -523,18 +391,27 @@ class WizardApp(App[int]):
         if self.flow is not None:
             self.notify(f"Saved session '{self.flow.name}'.", timeout=3, markup=False)
 
+    @dataclass
+    class SecretsNotSaved(Message):
+        problem: str
+
     def flush_secrets(self, step: str) -> None:
         if self.flow is None or not self.flow.pending_secrets(step) or self.flow.secrets is None:
             return
-        self.run_worker(lambda: self._flush_step_secrets(step), thread=True, group="keyring-write", exit_on_error=False,
-                        description="save secrets to the keyring")
+        self._write_secrets(self.flow, step)
 
-    def _flush_step_secrets(self, step: str) -> None:  # not `_flush`: Textual's App._flush(stderr) is a hook
+    @work(thread=True, exclusive=True, exit_on_error=False, group="keyring-write", description="save the secrets")
+    def _write_secrets(self, flow: WizardFlow, step: str) -> None:
+        # Exclusive: a later write supersedes this one's result, while the lock lets each one finish in turn.
         try:
             with self._secrets_lock:
-                self.flow.flush_secrets(step)
+                flow.flush_secrets(step)
         except SecretsError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10, markup=False)
+            self.post_message(self.SecretsNotSaved(str(exc)))
+
+    @on(SecretsNotSaved)
+    def _secrets_not_saved(self, event: SecretsNotSaved) -> None:
+        self.notify(event.problem, severity="error", timeout=10, markup=False)
 
     # ---- quitting (ctrl+q, ctrl+c, SIGHUP): everything typed is kept
 
