@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, Log, ProgressBar
 
 from screens.steps.base import StepView
@@ -42,6 +44,25 @@ def _status_line(symbol: str, title: str, message: str, hint: str = "") -> Text:
 
 
 class LaunchStep(StepView):
+    # What the workers report (handled here, on the UI thread).
+    @dataclass
+    class PreflightDone(Message):
+        bubble = False
+        results: list[Any]  # the preflight's results; None last when it stopped early
+        error: str
+
+    @dataclass
+    class Progress(Message):
+        bubble = False
+        event: Any  # a wizard.launcher event (Step, PullProgress, LogLine, MarkerSeen, ReadyProbe)
+
+    @dataclass
+    class Done(Message):
+        bubble = False
+        action: str
+        result: Any  # the launcher's result, None on an error
+        error: BaseException | None
+
     STEP = "launch"
     INTRO = ("Start W&B Local Server with this configuration. Preflight checks this machine first; nothing changes "
              "until you press Launch. An existing server is replaced safely: its data volume is kept and the old "
@@ -149,11 +170,13 @@ class LaunchStep(StepView):
                 results.append(item)
         except Exception as exc:  # shown as text, never a traceback
             results.append(None)
-            self.app.call_from_thread(self._show_preflight, results, f"Preflight stopped: {exc}")
+            self.post_message(self.PreflightDone(results, f"Preflight stopped: {exc}"))
             return
-        self.app.call_from_thread(self._show_preflight, results, "")
+        self.post_message(self.PreflightDone(results, ""))
 
-    def _show_preflight(self, results: list, error: str) -> None:
+    @on(PreflightDone)
+    def _preflight_done(self, event: PreflightDone) -> None:
+        results, error = event.results, event.error
         box = self.query_one("#launch-preflight", Vertical)
         box.remove_children()
         rows = [Plain(_status_line(item.status.symbol, item.title, printable(item.message), printable(item.hint)),
@@ -217,8 +240,8 @@ class LaunchStep(StepView):
     def _run(self, action: str, argument: str) -> None:
         from wizard import launcher
 
-        def on_event(event) -> None:
-            self.app.call_from_thread(self._on_event, event)
+        def on_event(event: Any) -> None:
+            self.post_message(self.Progress(event))
 
         options = launcher.Options()
         kwargs = dict(on_event=on_event, options=options, cancel=self.cancel_event)
@@ -236,13 +259,15 @@ class LaunchStep(StepView):
             else:
                 result = launcher.destroy(self.spec, confirm_volume_name=argument, on_event=on_event)
         except Exception as exc:  # LauncherError says what to do; anything else is shown as a message too
-            self.app.call_from_thread(self._finished, action, None, exc)
+            self.post_message(self.Done(action, None, exc))
             return
-        self.app.call_from_thread(self._finished, action, result, None)
+        self.post_message(self.Done(action, result, None))
 
-    def _on_event(self, event) -> None:
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
         from wizard import launcher
 
+        event = message.event
         if isinstance(event, launcher.Step):
             self._phase(event.message)
         elif isinstance(event, launcher.PullProgress):
@@ -266,7 +291,9 @@ class LaunchStep(StepView):
         seen = ", ".join(marker.strip("* .") for marker in self.markers) or "none yet"
         self.query_one("#launch-elapsed", Plain).set_text(f"Elapsed: {elapsed:.0f} s · server log markers: {seen}")
 
-    def _finished(self, action: str, result, error: BaseException | None) -> None:
+    @on(Done)
+    def _finished(self, event: Done) -> None:
+        action, result, error = event.action, event.result, event.error
         self.running = None
         if self._elapsed_timer is not None:
             self._elapsed_timer.stop()
