@@ -18,18 +18,19 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input
+from textual.worker import Worker, WorkerState
 
 from screens.commands import WizardCommands
 from screens.modals import ConfirmScreen, HelpScreen
 from screens.opening import SessionOpener, keyring_line
-from screens.steps.base import StepView
-from screens.steps.welcome import WelcomeStep
+from screens.steps import messages as step_messages
+from screens.steps import step_view
 from screens.widgets.footer import WizardFooter
 from screens.widgets.step_list import StepList
 from screens.widgets.text import Plain
 from wizard import secrets as keyrings
 from wizard.cli.exit import DEBUG_ENV, Exit
-from wizard.flow import WizardFlow, utc_now
+from wizard.flow.session import WizardFlow, utc_now
 from wizard.secrets import SecretsError, SecretStore
 from wizard.session import SessionError, SessionStore
 from wizard.steps import STEP_IDS, step_title
@@ -58,6 +59,8 @@ READY_FILE_ENV = "WANDB_LOCAL_SETUP_READY_FILE"
 
 if TYPE_CHECKING:
     from textual.timer import Timer
+
+    from screens.steps.base import StepView
 
 
 def type_into(field: Input, character: str) -> None:
@@ -196,11 +199,10 @@ class WizardApp(App[int]):
     def show_step(self, step: str) -> None:
         body = self.query_one("#body", VerticalScroll)
         body.remove_children()
-        # Step views need the models (pydantic): imported here, after the first screen, not at start-up.
-        from screens.steps import STEP_VIEWS
+        from screens.steps.welcome import WelcomeStep
 
-        view = STEP_VIEWS[step](self.flow)
-        if isinstance(view, WelcomeStep):
+        view = step_view(step)(self.flow)  # its module (and the models) load now, not at start-up
+        if isinstance(view, WelcomeStep):  # it says where secrets are kept
             view.data_bind(WizardApp.keyring_text)
         self._view = view
         body.mount(view)
@@ -317,21 +319,21 @@ class WizardApp(App[int]):
 
     # ---- what the step views tell
 
-    @on(StepView.Edited)
-    def _step_edited(self, event: StepView.Edited) -> None:
+    @on(step_messages.Edited)
+    def _step_edited(self, event: step_messages.Edited) -> None:
         self.refresh_steps()
         self.save_soon(immediate=event.immediate)
 
-    @on(StepView.SaveRequested)
-    def _save_requested(self, event: StepView.SaveRequested) -> None:
+    @on(step_messages.SaveRequested)
+    def _save_requested(self, event: step_messages.SaveRequested) -> None:
         self.save_soon(immediate=True)
 
-    @on(StepView.NavigateTo)
-    def _navigate(self, event: StepView.NavigateTo) -> None:
+    @on(step_messages.NavigateTo)
+    def _navigate(self, event: step_messages.NavigateTo) -> None:
         self.go_to(event.step)
 
-    @on(StepView.NextRequested)
-    def _next_requested(self, event: StepView.NextRequested) -> None:
+    @on(step_messages.NextRequested)
+    def _next_requested(self, event: step_messages.NextRequested) -> None:
         self.action_next()
 
     def action_focus_steps(self) -> None:
@@ -412,6 +414,14 @@ class WizardApp(App[int]):
     @on(SecretsNotSaved)
     def _secrets_not_saved(self, event: SecretsNotSaved) -> None:
         self.notify(event.problem, severity="error", timeout=10, markup=False)
+
+    # ---- workers: every one runs with exit_on_error=False, and an unexpected failure of any is said here
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{event.worker.description} failed: {type(error).__name__}: {error}. Everything typed is "
+                        "kept; try again.", severity="error", timeout=12, markup=False)
 
     # ---- quitting (ctrl+q, ctrl+c, SIGHUP): everything typed is kept
 

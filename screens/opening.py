@@ -23,7 +23,7 @@ from screens.widgets.text import Plain
 from screens.words import describe_summary
 from wizard import secrets as keyrings
 from wizard.cli.exit import Exit
-from wizard.flow import Clock, WizardFlow, default_session_name
+from wizard.flow.session import Clock, WizardFlow, default_session_name
 from wizard.secrets import SecretsError, SecretStore
 from wizard.session import SessionError, SessionLocked, SessionStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from wizard.flow import Clock, utc_now
+from wizard.flow.session import Clock, utc_now
 from wizard.session import SessionSummary
 from wizard.steps import StepStatus
 

@@ -14,8 +14,8 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from wizard import config
-from wizard.providers.base import FieldProblem, provider_key
-from wizard.steps import CONFIG_STEPS, step_title
+from wizard.providers.base import FieldProblem
+from wizard.steps import CONFIG_STEPS, provider_key, step_title
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from wizard import validators as v
-from wizard.providers.base import provider_key
+from wizard.steps import provider_key
 
 DEFAULT_HOST = "http://localhost:8080"
 

@@ -8,8 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from wizard import answers as answers_mod
-from wizard import config, draft, secrets
-from wizard.session import SessionStore
+from wizard import config, secrets
 
 
 def passphrase_prompt(choice: secrets.BackendChoice) -> str | None:
@@ -32,15 +31,18 @@ def open_keyring() -> secrets.SecretStore:
 class Source:
     cfg: config.InstallConfig
     values: dict
-    secrets: dict[str, str]
+    secrets: dict[str, str]  # an answers file's, for the keyring (a session's are there already)
     session: str | None
 
 
 def from_session(name: str) -> Source:
-    """The session's configuration. The keyring must open: without it a license or password would go missing."""
-    session = SessionStore().load(name)
-    found = open_keyring().get_all(name, draft.secret_ids_for(session.values))
-    return Source(draft.build_config(session.values, found), session.values, found, name)
+    """The session's configuration, built by the same flow as the wizard's. The keyring must open: without it a
+    license or password would go missing."""
+    from wizard.flow.session import WizardFlow
+
+    flow = WizardFlow.read(name)
+    flow.attach_secrets(open_keyring())
+    return Source(flow.build_config(), flow.session.values, {}, name)
 
 
 def from_answers(path: str, allow_inline: bool, session: str | None = None) -> Source:

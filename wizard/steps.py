@@ -60,3 +60,8 @@ def step_title(step_id: str) -> str:
         if step.id == step_id:
             return step.title
     raise KeyError(step_id)
+
+
+def provider_key(provider: str) -> str:
+    """A provider's name as a key of its step's draft and in secret ids (s3-compatible -> s3_compatible)."""
+    return provider.replace("-", "_")

@@ -1,22 +1,19 @@
-"""One module per wizard step, in the order of wizard.steps.STEPS."""
+"""One module per wizard step, named as the step (wizard.steps.STEPS). A step's module is imported when the step
+is first shown: the step views need the models, which load after the first screen (start-up time)."""
 
 from __future__ import annotations
 
-from screens.steps.base import StepView
-from screens.steps.cache import CacheStep
-from screens.steps.database import DatabaseStep
-from screens.steps.host import HostStep
-from screens.steps.launch import LaunchStep
-from screens.steps.license import LicenseStep
-from screens.steps.review import ReviewStep
-from screens.steps.server import ServerStep
-from screens.steps.slack import SlackStep
-from screens.steps.sso import SSOStep
-from screens.steps.storage import StorageStep
-from screens.steps.welcome import WelcomeStep
+import importlib
+from typing import TYPE_CHECKING
 
-STEP_VIEWS: dict[str, type[StepView]] = {
-    view.STEP: view
-    for view in (WelcomeStep, LicenseStep, HostStep, SSOStep, StorageStep, DatabaseStep, CacheStep, SlackStep,
-                 ServerStep, ReviewStep, LaunchStep)
-}
+if TYPE_CHECKING:
+    from screens.steps.base import StepView
+
+
+def step_view(step: str) -> type[StepView]:
+    """The view class of a step (the StepView subclass of screens/steps/<step>.py)."""
+    from screens.steps.base import StepView
+
+    module = importlib.import_module(f"screens.steps.{step}")
+    return next(value for value in vars(module).values()
+                if isinstance(value, type) and issubclass(value, StepView) and value.STEP == step)

@@ -3,7 +3,6 @@ elsewhere, and the live checks. Step modules only say which fields and which ext
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -11,9 +10,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.widgets import Checkbox, ContentSwitcher, Input, Select
 
+from screens.steps import messages
 from screens.widgets.checks_panel import ChecksPanel
 from screens.widgets.form import (
     BoolField, ExtraEnvEditor, FieldEdited, FieldInput, FieldRow, FieldSelect, make_row, typed_value, widget_id,
@@ -40,25 +39,11 @@ class StepView(Vertical):
     """One step. Subclasses set STEP, INTRO and HELP, and may override compose_body(). It tells the App what
     happened with messages (Edited, SaveRequested, NavigateTo, NextRequested); the App gives it the flow."""
 
-    @dataclass
-    class Edited(Message):
-        """A value or the step's status changed: the step list and the title say so; the draft is saved soon
-        (`immediate`: now, e.g. a field was left)."""
-
-        step: str
-        immediate: bool = False
-
-    @dataclass
-    class SaveRequested(Message):
-        """A field was left: the draft is saved now."""
-
-    @dataclass
-    class NavigateTo(Message):
-        step: str
-
-    @dataclass
-    class NextRequested(Message):
-        """The next step, as F8 would (with the confirmation when this one has problems)."""
+    # What a step tells the App (screens/steps/messages.py: the App handles them before any step module loads).
+    Edited = messages.Edited
+    SaveRequested = messages.SaveRequested
+    NavigateTo = messages.NavigateTo
+    NextRequested = messages.NextRequested
 
     STEP = ""
     INTRO = ""

@@ -1,6 +1,8 @@
 """Start-up: seconds from process start to the first screen painted and taking keys, the wizard vs the baseline
 app (Input + Footer), alternating runs in one process; also the CPU time each had used by then (user + system,
-from /proc: less sensitive to other load on the machine). Run: .venv/bin/python -m tests.benchmarks.startup [N]"""
+from /proc: less sensitive to other load on the machine). Then the seconds from the passphrase's Enter (an
+encrypted keyring file that exists) to the first step on screen: unlocking the file, reading the session's secrets,
+loading the models and drawing the step. Run: .venv/bin/python -m tests.benchmarks.startup [N]"""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tests.benchmarks.pty_harness import PtyProgram, python_argv
@@ -31,6 +34,34 @@ def one_run(argv: list[str]) -> tuple[float, float]:
             return wall, cpu_seconds(program.process.pid)
         finally:
             program.stop()
+
+
+def passphrase_to_step(runs: int) -> list[float]:
+    """Seconds from the passphrase's Enter to the title bar naming the step shown, for an existing keyring file."""
+    from tests.benchmarks.traffic import ENTER, PASSPHRASE, settle, wait_for
+    from wizard.steps import STEP_IDS
+
+    shown = f"/{len(STEP_IDS)}: ".encode()  # the title bar: "step 2/11: License" (a resumed session)
+    seconds = []
+    with tempfile.TemporaryDirectory(prefix="wls-bench-") as home:
+        env = {"WANDB_LOCAL_SETUP_HOME": home, "WANDB_LOCAL_SETUP_KEYRING": "cryptfile"}
+        for run in range(runs + 1):  # the first run creates the file (passphrase typed twice): not counted
+            program = PtyProgram(WIZARD + ["--session", "bench"], env=env)
+            try:
+                program.wait_ready()
+                settle(program, 0.3)
+                for _ in range(2 if run == 0 else 1):
+                    since = len(program.output)
+                    entered = time.monotonic()
+                    program.send(PASSPHRASE + ENTER)
+                    settle(program, 0.3) if run == 0 else None
+                if not wait_for(program, shown, since, limit=30):
+                    raise RuntimeError("the first step did not appear after the passphrase")
+                if run:
+                    seconds.append(time.monotonic() - entered)
+            finally:
+                program.stop()
+    return seconds
 
 
 def p90(values: list[float]) -> float:
@@ -67,4 +98,8 @@ def table(figures: dict[str, float]) -> str:
 
 
 if __name__ == "__main__":
-    print(table(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 15)))
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    print(table(measure(runs)))
+    unlock = passphrase_to_step(max(3, runs // 2))
+    print(f"passphrase Enter to the first step ({len(unlock)} runs, existing encrypted file): median "
+          f"{statistics.median(unlock):.3f} s, p90 {p90(unlock):.3f} s")

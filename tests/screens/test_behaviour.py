@@ -262,6 +262,23 @@ async def test_help_lists_the_keys_of_the_launch_step(keyring):
         await pilot.press("ctrl+q")
 
 
+async def test_a_worker_that_fails_is_said_in_one_plain_line(keyring, monkeypatch):
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    said: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        monkeypatch.setattr(app, "notify", lambda message, **options: said.append(message))
+
+        def broken() -> None:
+            raise RuntimeError("kaput [b]x[/b]")
+
+        app.run_worker(broken, thread=True, exit_on_error=False, description="a test worker")
+        await wait_for(pilot, lambda: bool(said), what="the notification")
+        assert said == ["a test worker failed: RuntimeError: kaput [b]x[/b]. Everything typed is kept; try again."]
+        assert app.is_running  # the wizard goes on
+        await pilot.press("ctrl+q")
+
+
 async def test_step_list_opens_any_step_with_the_keyboard(keyring):
     app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:

@@ -170,3 +170,12 @@ def test_secret_extra_options_live_in_the_keyring(state_home, keyring):
     assert "plain-now" in (state_home / "sessions" / "demo.json").read_text()
     flow.close()
     keyring.delete_all("demo", ["server.extra_env.GORILLA_API_SECRET"])
+
+
+def test_the_flow_package_names_load_with_their_module():
+    import wizard.flow as flow
+
+    assert sorted(flow.__all__) == sorted(flow._HOMES)
+    assert all(getattr(flow, name) is not None for name in flow.__all__)
+    with pytest.raises(AttributeError):
+        flow.not_a_name  # noqa: B018 (the attribute access is the test)

@@ -6,15 +6,16 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from wizard.checks.engine import Status
 from wizard.cli.common import add_check_arguments, add_inline_secrets_argument, run_checks
 from wizard.cli.exit import Exit
 from wizard.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from wizard.checks import engine
     from wizard import report, sources
     from wizard.launcher import LaunchEvent, LaunchSpec
 else:
+    engine = lazy_module("wizard.checks.engine")
     report = lazy_module("wizard.report")
     sources = lazy_module("wizard.sources")
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 if step_report.results:
                     flow.record_checks(step_report.step, step_report.results)
             flow.save()
-            if report.overall(reports) is Status.FAIL and not args.force:
+            if report.overall(reports) is engine.Status.FAIL and not args.force:
                 print("Not launched: fix the failures above (or use --force).", file=sys.stderr)
                 return Exit.CHECKS_FAILED
     finally:
@@ -86,7 +87,7 @@ def _launch(spec: LaunchSpec, ready_timeout: float) -> int:
 
     preflight = list(launcher.run_preflight(spec))
     print(report.as_text([report.StepReport("server", preflight, title="Preflight")]), end="")
-    if any(item.status in (Status.FAIL, Status.ERROR) for item in preflight):
+    if any(item.status in (engine.Status.FAIL, engine.Status.ERROR) for item in preflight):
         print("Not launched: fix the preflight failures above.", file=sys.stderr)
         return Exit.CHECKS_FAILED
     result = launcher.launch(spec, on_event=_print_event, options=launcher.Options(ready_timeout=ready_timeout))

@@ -8,13 +8,14 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from wizard.checks.engine import Status
 from wizard.cli.exit import Exit
 from wizard.lazy import lazy_module
 
 if TYPE_CHECKING:
     from wizard import answers, draft, report, sources
+    from wizard.checks import engine
 else:  # loaded when a command runs, not when the parser is built for the interactive wizard (start-up time)
+    engine = lazy_module("wizard.checks.engine")
     answers = lazy_module("wizard.answers")
     draft = lazy_module("wizard.draft")
     report = lazy_module("wizard.report")
@@ -57,7 +58,8 @@ def run_checks(source: sources.Source, args: argparse.Namespace) -> list[report.
 
 
 def checks_exit(reports: list[report.StepReport]) -> Exit:
-    return {Status.PASS: Exit.OK, Status.WARN: Exit.WARNINGS}.get(report.overall(reports), Exit.CHECKS_FAILED)
+    codes = {engine.Status.PASS: Exit.OK, engine.Status.WARN: Exit.WARNINGS}
+    return codes.get(report.overall(reports), Exit.CHECKS_FAILED)
 
 
 def setting_errors(exc: BaseException) -> list[report.SettingError]:

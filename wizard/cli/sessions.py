@@ -5,12 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wizard import draft, render, secrets
+from wizard import secrets
 from wizard.cli.exit import Exit
+from wizard.lazy import lazy_module
 from wizard.session import SessionNotFound, SessionStore
-from wizard.sources import open_keyring
 from wizard.steps import CONFIG_STEPS, step_title
+
+if TYPE_CHECKING:
+    from wizard import draft, render, sources
+else:  # loaded when the command runs, not when the parser is built for the interactive wizard (start-up time)
+    draft = lazy_module("wizard.draft")
+    render = lazy_module("wizard.render")
+    sources = lazy_module("wizard.sources")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -84,7 +92,7 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
 def _stored_secrets(name: str, values: dict) -> dict[str, str]:
     """The session's secrets, or {} when the keyring cannot be opened (show still lists the values)."""
     try:
-        return open_keyring().get_all(name, draft.secret_ids_for(values))
+        return sources.open_keyring().get_all(name, draft.secret_ids_for(values))
     except secrets.SecretsError as exc:
         print(f"(secrets not read: {exc})", file=sys.stderr)
         return {}
@@ -111,7 +119,7 @@ def _delete(store: SessionStore, args: argparse.Namespace) -> int:
             return Exit.FAILED
     with store.lock(args.name):
         try:
-            keyring = open_keyring()
+            keyring = sources.open_keyring()
             keyring.delete_all(args.name, draft.secret_ids_for(store.load(args.name).values))
         except secrets.SecretsError as exc:
             if not args.keep_secrets:
@@ -128,7 +136,7 @@ def _export(store: SessionStore, args: argparse.Namespace) -> int:
     from wizard import answers, exports
 
     session = store.load(args.name)
-    present = set(open_keyring().get_all(args.name, draft.secret_ids_for(session.values)))
+    present = set(sources.open_keyring().get_all(args.name, draft.secret_ids_for(session.values)))
     text = answers.to_toml(session.values, session.name, present)
     exports.write([exports.ExportFile(Path(args.out), text, False)])
     print(f"wrote {args.out}")
@@ -136,7 +144,7 @@ def _export(store: SessionStore, args: argparse.Namespace) -> int:
 
 
 def _copy(store: SessionStore, args: argparse.Namespace) -> int:
-    keyring = open_keyring()
+    keyring = sources.open_keyring()
     found = keyring.get_all(args.source, draft.secret_ids_for(store.load(args.source).values))
     store.copy(args.source, args.target)
     for secret_id, value in found.items():

@@ -12,17 +12,18 @@ import copy
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from wizard.checks.engine import CheckContext, CheckResult, Status, checks_for
 from wizard.lazy import lazy_module
 from wizard.secrets import SecretsError, SecretStore
-from wizard.session import Session, SessionLock, SessionStore
+from wizard.session import Session, SessionError, SessionLock, SessionStore
 from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus
 
 if TYPE_CHECKING:
     from wizard import config, draft, instructions, render
+    from wizard.checks import engine
     from wizard import providers as registry
     from wizard.flow.review import Review
 else:  # pydantic and the models load on first use, not before the wizard's first screen (start-up time)
+    engine = lazy_module("wizard.checks.engine")
     config = lazy_module("wizard.config")
     draft = lazy_module("wizard.draft")
     registry = lazy_module("wizard.providers")
@@ -56,6 +57,8 @@ class WizardFlow:
         self.clock = clock
         self.resumed = resumed
         self._secret_values: dict[str, str] = {}
+        self._fresh = False  # opened with --new: the secrets a previous session of that name left are dropped
+        self.read_only = False
         self._dirty: set[str] = set()
         self.secret_problem: str | None = None  # the last keyring failure, shown to the user
         # Extra check options (CheckContext.extra), e.g. emulator endpoints such as "azure_blob_endpoint" or
@@ -84,6 +87,15 @@ class WizardFlow:
         flow._fresh = new
         return flow
 
+    @classmethod
+    def read(cls, name: str, *, store: SessionStore | None = None) -> "WizardFlow":
+        """A session as saved, without its lock, for the headless `check` and `export` (the wizard may have it
+        open meanwhile): its configuration is built as the wizard builds it; nothing is ever written."""
+        store = store or SessionStore()
+        flow = cls(store, store.load(name), None, resumed=True)
+        flow.read_only = True
+        return flow
+
     def attach_secrets(self, secrets: SecretStore | None) -> None:
         """Use this keyring from now on and read the session's secrets from it (slow with an encrypted file).
         A fresh (--new) session drops the secrets a previous session of that name left."""
@@ -91,7 +103,7 @@ class WizardFlow:
         if secrets is None:
             return
         try:
-            if getattr(self, "_fresh", False):
+            if self._fresh:
                 secrets.delete_all(self.name, self.secret_ids())
                 self._fresh = False
             missing = [sid for sid in self.secret_ids() if sid not in self._secret_values]
@@ -103,6 +115,8 @@ class WizardFlow:
 
     def close(self) -> None:
         """Save everything (draft and pending secrets) and release the lock. Never raises a keyring error."""
+        if self.read_only:
+            return
         try:
             self.flush_secrets()
         except SecretsError:
@@ -210,6 +224,8 @@ class WizardFlow:
     # ---- persistence
 
     def save(self) -> None:
+        if self.read_only:
+            raise SessionError(f"The session '{self.name}' was opened to be read only: nothing is saved.")
         self.store.save(self.session, self.secret_ids())
 
     def pending_secrets(self, step: str | None = None) -> list[str]:
@@ -252,7 +268,7 @@ class WizardFlow:
         return self.session.step_message(step)
 
     def has_checks(self, step: str) -> bool:
-        return bool(checks_for(step))
+        return bool(engine.checks_for(step))
 
     def leave_step(self, step: str) -> StepStatus:
         """Record the step's status as the user leaves it: failed with errors (visibly), complete when valid
@@ -300,27 +316,27 @@ class WizardFlow:
 
     # ---- checks
 
-    def check_context(self) -> CheckContext:
+    def check_context(self) -> engine.CheckContext:
         """The validated sections of every step that is valid so far."""
         sections = {}
         for step in CONFIG_STEPS:
             section, errors = self.validate(step)
             if not errors:
                 sections[step] = section
-        return CheckContext(sections=sections, extra=dict(self.check_extra))
+        return engine.CheckContext(sections=sections, extra=dict(self.check_extra))
 
-    def record_checks(self, step: str, results: Iterable[CheckResult]) -> StepStatus:
+    def record_checks(self, step: str, results: Iterable[engine.CheckResult]) -> StepStatus:
         results = list(results)
-        counts = {status: sum(r.status == status for r in results) for status in Status}
-        bad = counts[Status.FAIL] + counts[Status.ERROR]
-        parts = [f"{counts[Status.PASS]} ok"]
-        if counts[Status.WARN]:
-            parts.append(f"{counts[Status.WARN]} warning{'s' if counts[Status.WARN] > 1 else ''}")
+        counts = {status: sum(r.status == status for r in results) for status in engine.Status}
+        bad = counts[engine.Status.FAIL] + counts[engine.Status.ERROR]
+        parts = [f"{counts[engine.Status.PASS]} ok"]
+        if counts[engine.Status.WARN]:
+            parts.append(f"{counts[engine.Status.WARN]} warning{'s' if counts[engine.Status.WARN] > 1 else ''}")
         if bad:
             parts.append(f"{bad} failed")
-        if counts[Status.SKIPPED]:
-            parts.append(f"{counts[Status.SKIPPED]} skipped")
-        status = StepStatus.FAILED if bad else StepStatus.CHECKED_WARN if counts[Status.WARN] else StepStatus.CHECKED_OK
+        if counts[engine.Status.SKIPPED]:
+            parts.append(f"{counts[engine.Status.SKIPPED]} skipped")
+        status = StepStatus.FAILED if bad else StepStatus.CHECKED_WARN if counts[engine.Status.WARN] else StepStatus.CHECKED_OK
         self.session.set_status(step, status, "checks: " + ", ".join(parts))
         return status
 

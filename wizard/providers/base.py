@@ -75,11 +75,6 @@ Port = Annotated[int, checked(v.port)]
 Hostname = Annotated[str, checked(v.hostname)]
 
 
-def provider_key(provider: str) -> str:
-    """A provider's name as a draft key and in secret ids (s3-compatible -> s3_compatible)."""
-    return provider.replace("-", "_")
-
-
 def netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
