@@ -21,18 +21,13 @@ from screens.widgets.instructions import InstructionsPanel
 from screens.widgets.text import Plain
 from screens.words import PROVIDER_LABELS, status_label
 from wizard.flow import FieldSpec, WizardFlow, providers, step_fields
-from wizard.steps import StepStatus, step_title
+from wizard.steps import StepStatus, provider_key, step_title
 
 if TYPE_CHECKING:
     from wizard.draft import FieldError
 
 VALIDATE_DELAY = 0.3  # seconds after the last keystroke before errors are refreshed
 AUTO_CHECK_DELAY = 1.5  # seconds of quiet on a valid step before its live checks run
-
-
-def pane_id(provider: str) -> str:
-    """The id of a provider's pane in the step's ContentSwitcher."""
-    return "pane-" + provider.replace("-", "_")
 
 
 class StepView(Vertical):
@@ -104,9 +99,9 @@ class StepView(Vertical):
                          default=current, choices=tuple(choices))
         row = FieldRow(self.STEP, spec, current, labels=PROVIDER_LABELS)
         yield row
-        with ContentSwitcher(initial=pane_id(current), id="providers"):
+        with ContentSwitcher(initial=f"pane-{provider_key(current)}", id="providers"):
             for name in choices:
-                with Vertical(id=pane_id(name), classes="provider-pane"):
+                with Vertical(id=f"pane-{provider_key(name)}", classes="provider-pane"):
                     specs = step_fields(self.STEP, name)
                     if not specs:
                         yield Plain(self.NOTHING_TO_SET.get(name, "Nothing to set for this choice."),
@@ -155,7 +150,7 @@ class StepView(Vertical):
         if path == ("provider",):
             if event.value != self.flow.provider(self.STEP):
                 self.flow.set_provider(self.STEP, str(event.value))
-                self.query_one("#providers", ContentSwitcher).current = pane_id(str(event.value))
+                self.query_one("#providers", ContentSwitcher).current = f"pane-{provider_key(str(event.value))}"
                 self.touched.add(path)
                 self._after_edit(immediate=True)
             return

@@ -179,3 +179,13 @@ def test_the_flow_package_names_load_with_their_module():
     assert all(getattr(flow, name) is not None for name in flow.__all__)
     with pytest.raises(AttributeError):
         flow.not_a_name  # noqa: B018 (the attribute access is the test)
+
+
+def test_the_cli_starts_the_ui_through_its_named_entry_point():
+    import importlib
+
+    from screens.app import run_wizard
+    from wizard.cli.interactive import UI_ENTRY
+
+    module, function = UI_ENTRY
+    assert getattr(importlib.import_module(module), function) is run_wizard

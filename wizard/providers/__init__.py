@@ -52,8 +52,7 @@ def instructions_for(step: str, values: Values, secrets: Secrets | None = None) 
     chosen = for_step(step)
     if not chosen:
         return []
-    key = str((values.get(step) or {}).get("provider") or next(iter(chosen))) if len(chosen) > 1 else next(iter(chosen))
-    provider = chosen.get(key)
+    provider = chosen.get(str((values.get(step) or {}).get("provider") or next(iter(chosen))))
     secrets = secrets or {}
     own = provider.instructions(values, secrets) if provider is not None else []
     return own + server_inputs(step, values, secrets)
@@ -94,11 +93,11 @@ def slot(step: str, check_id: str, title: str, timeout: float | None = None, nee
         section = ctx.section(step)
         provider = provider_of(section)
         implementation = provider.checks.get(check_id) if provider is not None else None
-        if implementation is None:
+        if provider is None or implementation is None:
             yield CheckResult(check_id, title, Status.SKIPPED, "The settings are not complete yet."
                               if section is None else "Nothing to check for this choice.")
             return
-        judge = provider.credentials_rejected if needs_credentials and provider is not None else None
+        judge = provider.credentials_rejected if needs_credentials else None
         rejected = False  # asked once, at the first failure (refused, not silent: a timeout says nothing)
         async for item in implementation(ctx, section):
             if judge is not None and item.status is Status.FAIL:

@@ -9,10 +9,9 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from wizard import validators as v
-from wizard.instructions import Instruction
-from wizard.providers.base import FieldProblem, Provider, Secrets, Values, checked
+from wizard.providers.base import FieldProblem, Provider, checked
 from wizard.providers.openid import (
-    COGNITO_ISSUER, OidcSection, callback_instruction, callback_url, logout_instruction, render,
+    COGNITO_ISSUER, OidcSection, callback_and_logout, cognito_console_steps, render,
 )
 
 _COGNITO_DOMAIN = re.compile(r"^(https?://)?[^/]+\.auth\.([a-z0-9-]+)\.amazoncognito\.com", re.IGNORECASE)
@@ -69,12 +68,7 @@ class CognitoSSO(OidcSection):
         return "pkce"  # Cognito supports only the code flow with PKCE for W&B
 
     def console_steps(self, host: str) -> str:
-        return (f"In Amazon Cognito › User pools › your pool › App clients › client {self.client_id} › Login pages, "
-                f"add the allowed callback URL {callback_url(host)} and the allowed sign-out URL {host}.")
+        return cognito_console_steps(self.client_id, host)
 
 
-def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
-    return [callback_instruction(values), logout_instruction(values)]
-
-
-PROVIDER = Provider("sso", "cognito", CognitoSSO, render, instructions=instructions)
+PROVIDER = Provider("sso", "cognito", CognitoSSO, render, instructions=callback_and_logout)

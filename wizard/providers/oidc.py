@@ -10,10 +10,9 @@ from pydantic import AfterValidator, Field, model_validator
 
 from wizard import validators as v
 from wizard.checks.oidc_probe import is_cognito_issuer
-from wizard.instructions import Instruction
-from wizard.providers.base import FieldProblem, Provider, Secrets, Values
+from wizard.providers.base import FieldProblem, Provider
 from wizard.providers.openid import (
-    COGNITO_ISSUER, AuthMethod, ConfidentialSecret, OidcSection, callback_instruction, callback_url, logout_instruction, render,
+    COGNITO_ISSUER, AuthMethod, ConfidentialSecret, OidcSection, callback_and_logout, cognito_console_steps, render,
 )
 
 
@@ -39,13 +38,8 @@ class OidcSSO(OidcSection):
 
     def console_steps(self, host: str) -> str:
         if is_cognito_issuer(self.issuer):  # a Cognito pool entered as a generic provider
-            return (f"In Amazon Cognito › User pools › your pool › App clients › client {self.client_id} › Login "
-                    f"pages, add the allowed callback URL {callback_url(host)} and the allowed sign-out URL {host}.")
+            return cognito_console_steps(self.client_id, host)
         return super().console_steps(host)
 
 
-def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
-    return [callback_instruction(values), logout_instruction(values)]
-
-
-PROVIDER = Provider("sso", "oidc", OidcSSO, render, instructions=instructions)
+PROVIDER = Provider("sso", "oidc", OidcSSO, render, instructions=callback_and_logout)

@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr
 from wizard.checks.oidc_probe import callback_url
 from wizard.container import Endpoint
 from wizard.instructions import Instruction, host_url
-from wizard.providers.base import ClientSecret, Parts, Section, Values
+from wizard.providers.base import ClientSecret, Parts, Secrets, Section, Values
 
 AuthMethod = Literal["implicit", "pkce"]
 ConfidentialSecret = Annotated[ClientSecret | None, Field(
@@ -72,6 +72,17 @@ def callback_instruction(values: Values) -> Instruction:
         "sso.callback", "Callback URL", callback_url(host_url(values)),
         note="Allow it as a callback (redirect) URL of the application client in your identity provider.",
     )
+
+
+def cognito_console_steps(client_id: str, host: str) -> str:
+    """What to add in Amazon Cognito's console for the app client (also for a Cognito pool given as plain OIDC)."""
+    return (f"In Amazon Cognito › User pools › your pool › App clients › client {client_id} › Login pages, "
+            f"add the allowed callback URL {callback_url(host)} and the allowed sign-out URL {host}.")
+
+
+def callback_and_logout(values: Values, secrets: Secrets) -> list[Instruction]:
+    """The instructions of a provider whose console takes a callback URL and a logout URL (Cognito, plain OIDC)."""
+    return [callback_instruction(values), logout_instruction(values)]
 
 
 def logout_instruction(values: Values) -> Instruction:
