@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from screens.commands import WizardCommands
 from screens.modals import ConfirmScreen, HelpScreen
-from screens.opening import SessionOpener, keyring_line
+from screens.opening import OpeningScreen, keyring_line
 from screens.steps import messages as step_messages
 from screens.steps import step_view
 from screens.widgets.footer import WizardFooter
@@ -131,8 +131,6 @@ class WizardApp(App[int]):
             with VerticalScroll(id="body"):
                 yield Plain("Opening the session…", id="placeholder")
         yield WizardFooter()
-        yield SessionOpener(self.store, self._secrets_lock, self.clock, injected=self.injected_secrets,
-                            backend=self.keyring_backend, passphrase=self.passphrase)
 
     def on_mount(self) -> None:
         if not self.is_headless:
@@ -144,7 +142,10 @@ class WizardApp(App[int]):
                 loop.add_signal_handler(signal.SIGTERM, self._hangup)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        self.query_one(SessionOpener).start(self.session_name, self.new)
+        self.push_screen(OpeningScreen(  # the session and its keyring first (over this screen, which shows through)
+            self.store, self._secrets_lock, self.clock, name=self.session_name, new=self.new,
+            injected=self.injected_secrets, backend=self.keyring_backend, passphrase=self.passphrase),
+            self._keyring_ready)
 
     async def on_event(self, event: events.Event) -> None:
         # Textual hands a key to the focused widget's queue and runs the key's binding (Tab, ctrl+u, Backspace, F8,
@@ -169,23 +170,23 @@ class WizardApp(App[int]):
 
     # ---- the session and its keyring (screens/opening.py)
 
-    @on(SessionOpener.Opened)
-    def _session_opened(self, event: SessionOpener.Opened) -> None:
+    @on(OpeningScreen.Opened)
+    def _session_opened(self, event: OpeningScreen.Opened) -> None:
         self.flow = event.flow
 
-    @on(SessionOpener.AskingPassphrase)
-    def _asking_passphrase(self, event: SessionOpener.AskingPassphrase) -> None:
+    @on(OpeningScreen.AskingPassphrase)
+    def _asking_passphrase(self, event: OpeningScreen.AskingPassphrase) -> None:
         self.call_after_refresh(self._report_ready)
 
-    @on(SessionOpener.Ready)
-    def _keyring_ready(self, event: SessionOpener.Ready) -> None:
-        self.keyring_text = keyring_line(event.store)
+    def _keyring_ready(self, store: SecretStore | None) -> None:
+        """The opening screen is done: the session's secrets are read from `store` (None: no keyring)."""
+        self.keyring_text = keyring_line(store)
         self.query_one("#steps", StepList).disabled = False
         if self.flow is not None:
             self.show_step(self.flow.start_step())
 
-    @on(SessionOpener.Quit)
-    def _gave_up(self, event: SessionOpener.Quit) -> None:
+    @on(OpeningScreen.Quit)
+    def _gave_up(self, event: OpeningScreen.Quit) -> None:
         self.exit_code = event.code
         self.quit_wizard()
 

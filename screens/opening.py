@@ -1,10 +1,11 @@
-"""Choosing and opening a session, then its keyring: everything before the first step, out of the App.
+"""The opening screen: choosing and opening a session, then its keyring (everything before the first step).
 
-`SessionOpener` has no look of its own (the App's first screen shows "Opening the session…" behind the dialogs it
-opens: the session picker, the passphrase, a notice). It tells the App what happened with messages: Opened (the
-session is locked and loaded), Ready (its secrets are read, or there is no keyring), AskingPassphrase (the first
-interactive screen is up), Quit (the user gave up, with the exit code). Slow work (D-Bus, an encrypted file) runs in
-thread workers of one shape that report with post_message.
+It has no look of its own: it is transparent, and the App's screen shows through ("Opening the session…" in the
+body, the step list disabled) behind the dialogs it opens (the session picker, the passphrase, a notice). It tells
+the App what happened with messages: Opened (the session is locked and loaded), AskingPassphrase (the first
+interactive screen is up), Quit (the user gave up, with the exit code); it is dismissed with where the secrets are
+read from once they are (None: no keyring). Slow work (D-Bus, an encrypted file) runs in thread workers of one shape
+that report with post_message.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.message import Message
-from textual.widget import Widget
+from textual.screen import Screen
 
 from screens.modals import NoticeScreen, PassphraseScreen, SessionPickerScreen
 from screens.widgets.text import Plain
@@ -28,18 +29,12 @@ from wizard.secrets import SecretsError, SecretStore
 from wizard.session import SessionError, SessionLocked, SessionStore
 
 
-class SessionOpener(Widget):
-    DEFAULT_CSS = "SessionOpener { display: none; }"
+class OpeningScreen(Screen["SecretStore | None"]):
+    DEFAULT_CSS = "OpeningScreen { background: transparent; }"
 
     @dataclass
     class Opened(Message):
         flow: WizardFlow
-
-    @dataclass
-    class Ready(Message):
-        """The session's secrets are read from `store` (None: no keyring, secrets live only in memory)."""
-
-        store: SecretStore | None
 
     @dataclass
     class AskingPassphrase(Message):
@@ -72,9 +67,11 @@ class SessionOpener(Widget):
         bubble = False
         store: SecretStore
 
-    def __init__(self, store: SessionStore, secrets_lock: threading.Lock, clock: Clock, *,
-                 injected: SecretStore | None, backend: str | None, passphrase: str | None) -> None:
+    def __init__(self, store: SessionStore, secrets_lock: threading.Lock, clock: Clock, *, name: str | None,
+                 new: bool, injected: SecretStore | None, backend: str | None, passphrase: str | None) -> None:
         super().__init__()
+        self.session_name = name
+        self.new = new
         self.store = store
         self.secrets_lock = secrets_lock  # shared with the App: the flow's secrets are read here, written there
         self.clock = clock
@@ -87,7 +84,8 @@ class SessionOpener(Widget):
 
     # ---- the session
 
-    def start(self, name: str | None, new: bool) -> None:
+    def on_mount(self) -> None:
+        name, new = self.session_name, self.new
         if name is not None:
             self.open_session(name, new)
         elif new:
@@ -145,7 +143,7 @@ class SessionOpener(Widget):
             else:
                 self.post_message(self.Quit(self.code))
 
-        self.app.query_one("#placeholder", Plain).set_text(Text(message))
+        self.app.query_one("#placeholder", Plain).set_text(Text(message))  # the App's screen shows through
         self.app.push_screen(NoticeScreen(title, message, choices, default="quit"), answered)
 
     # ---- the keyring
@@ -226,14 +224,9 @@ class SessionOpener(Widget):
 
     @on(_Loaded)
     def _loaded(self, event: _Loaded) -> None:
-        self.post_message(self.Ready(event.store))
+        self.dismiss(event.store)
 
     def keyring_problem(self, message: str, retry: bool) -> None:
-        choices = ([("retry", "Try again")] if retry else []) + [
-            ("without", "Continue without a keyring (secrets are not saved)"),
-            ("quit", "Quit (everything typed so far is saved)"),
-        ]
-
         def answered(choice: str | None) -> None:
             if choice == "retry":
                 self.setup_keyring()
@@ -242,16 +235,25 @@ class SessionOpener(Widget):
             else:
                 self.post_message(self.Quit(Exit.KEYRING))
 
-        self.app.push_screen(NoticeScreen("The keyring cannot be used", message, choices, default="without"), answered)
+        self.app.push_screen(keyring_notice(message, retry), answered)
 
     def _without_keyring(self) -> None:
         self._opened().attach_secrets(None)
-        self.post_message(self.Ready(None))
+        self.dismiss(None)
 
     def _opened(self) -> WizardFlow:
         if self.flow is None:  # the keyring is set up only once a session is open
             raise RuntimeError("no session is open")
         return self.flow
+
+
+def keyring_notice(message: str, retry: bool) -> NoticeScreen:
+    """The choices when the keyring cannot be used: "retry", "without" (a keyring) or "quit"."""
+    choices = ([("retry", "Try again")] if retry else []) + [
+        ("without", "Continue without a keyring (secrets are not saved)"),
+        ("quit", "Quit (everything typed so far is saved)"),
+    ]
+    return NoticeScreen("The keyring cannot be used", message, choices, default="without")
 
 
 def keyring_line(store: Any) -> str:

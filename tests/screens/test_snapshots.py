@@ -13,7 +13,7 @@ import pytest
 
 from screens.app import WizardApp
 from screens.modals import ConfirmScreen, PassphraseScreen
-from screens.opening import SessionOpener
+from screens.opening import keyring_notice
 from tests.screens.conftest import fixed_clock
 from tests.screens.helpers import fid, license_token, paste, tab_to, wait_for
 from wizard.checks import engine
@@ -269,8 +269,8 @@ def test_passphrase_modal(snap_compare, make_app):
 
 def test_keyring_problem_notice(snap_compare, make_app):
     async def notice(pilot) -> None:
-        pilot.app.query_one(SessionOpener).keyring_problem("The Secret Service keyring cannot be used: there is no D-Bus session [bold]x[/].",
-                                   retry=True)
+        pilot.app.push_screen(keyring_notice(
+            "The Secret Service keyring cannot be used: there is no D-Bus session [bold]x[/].", retry=True))
         await pilot.pause()
 
     assert snap_compare(make_app(), run_before=at("welcome", then=notice))
