@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
+from wizard.suggested_host import suggested
+
 _SAFE_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",  # botocore: never ask the instance metadata service
     "GCE_METADATA_HOST": "127.0.0.1:9",  # google-auth: a closed local port instead of metadata.google.internal
@@ -24,3 +28,16 @@ for _name, _value in _SAFE_ENV.items():
         os.environ[_name] = _value
     else:
         os.environ.pop(_name, None)
+
+
+SSH_SERVER_ADDRESS = "203.0.113.5"  # a documentation address (RFC 5737): no test sends anything there
+
+
+@pytest.fixture
+def ssh_connection(monkeypatch: pytest.MonkeyPatch):
+    """The wizard runs over SSH to SSH_SERVER_ADDRESS, so its default HOST is http://203.0.113.5:8080 (from
+    SSH_CONNECTION): what a test shows or compares does not depend on this machine's name or addresses."""
+    monkeypatch.setenv("SSH_CONNECTION", f"198.51.100.7 50022 {SSH_SERVER_ADDRESS} 22")
+    suggested.cache_clear()
+    yield
+    suggested.cache_clear()  # the next test computes its own default

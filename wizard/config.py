@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator
 
-from wizard import providers
+from wizard import providers, suggested_host
 from wizard import validators as v
 from wizard.providers.base import Parts, Port, Section, checked
 
@@ -72,9 +72,14 @@ class LicenseConfig(Section):
 
 class HostConfig(Section):
     url: Annotated[str, checked(v.server_url)] = Field(
-        "http://localhost:8080",
+        default_factory=suggested_host.default_url,  # the address the admin reached this machine at
         title="Server URL",
         description="The address users will open, e.g. https://wandb.example.com (no path)",
+    )
+    reverse_proxy: bool = Field(
+        False,
+        title="Reverse proxy",
+        description="A reverse proxy or load balancer in front ends TLS and forwards to the published port",
     )
 
     def render(self, out: Parts) -> None:
@@ -203,7 +208,7 @@ class ServerOptions(Section):
 
 class InstallConfig(Section):
     license: LicenseConfig = LicenseConfig()
-    host: HostConfig = HostConfig()
+    host: HostConfig = Field(default_factory=HostConfig)  # its default URL is found when needed
     sso: SSOConfig = _default("sso")
     storage: StorageConfig = _default("storage")
     database: DatabaseConfig = _default("database")

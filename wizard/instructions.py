@@ -14,8 +14,7 @@ from typing import Any, Callable, Mapping
 
 from wizard import validators as v
 from wizard.steps import provider_key
-
-DEFAULT_HOST = "http://localhost:8080"
+from wizard.suggested_host import default_url
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def host_url(values: Mapping[str, Mapping[str, Any]]) -> str:
     """HOST as the server will get it, or a placeholder when the Host step's URL is not valid yet."""
     raw = str((values.get("host") or {}).get("url") or "").strip()
     if not raw:
-        return DEFAULT_HOST
+        return default_url()  # the Host step's default
     try:
         return v.server_url(raw)
     except ValueError:

@@ -10,7 +10,10 @@ from wizard.checks.engine import CheckResult, Status
 from wizard.steps import CONFIG_STEPS, step_title
 from wizard.text import printable
 
-SCHEMA_VERSION = 2  # 2: "errors" (a refused answers file or incomplete configuration), overall "invalid"
+SCHEMA_VERSION = 3  # 2: "errors" (a refused answers file or incomplete configuration), overall "invalid"
+#                    3: the "preflight" step (this machine: Docker access, the published port, the bind path)
+PREFLIGHT = "preflight"
+TITLES = {PREFLIGHT: "Preflight (this machine)"}
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class StepReport:
 
     @property
     def heading(self) -> str:
-        return self.title or step_title(self.step)
+        return self.title or TITLES.get(self.step) or step_title(self.step)
 
 
 def overall(reports: list[StepReport]) -> Status:
@@ -81,7 +84,7 @@ def as_json(reports: list[StepReport]) -> str:
         "steps": [
             {
                 "step": report.step,
-                "title": step_title(report.step),
+                "title": report.heading,
                 "results": [
                     {
                         "id": r.id,
@@ -96,7 +99,7 @@ def as_json(reports: list[StepReport]) -> str:
                 ],
             }
             for report in reports
-            if report.step in CONFIG_STEPS
+            if report.step in CONFIG_STEPS or report.step == PREFLIGHT
         ],
     }
     return _dumps(data)

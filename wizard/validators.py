@@ -17,7 +17,8 @@ def stripped(value: str) -> str:
     return value.strip() if isinstance(value, str) else value
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
+    """An IPv4 or IPv6 address (IPv6 without brackets)."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -30,7 +31,7 @@ def hostname(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("expected a host name or IP address, e.g. wandb.example.com")
-    if _is_ip(value):
+    if is_ip(value):
         return value
     if len(value) > 253 or not all(_LABEL.match(label) and len(label) <= 63 for label in value.rstrip(".").split(".")):
         raise ValueError(
@@ -42,7 +43,7 @@ def hostname(value: str) -> str:
 def ip_address(value: str) -> str:
     """An IPv4 or IPv6 address (no brackets): Docker publishes ports on addresses, not host names."""
     value = value.strip()
-    if not _is_ip(value):
+    if not is_ip(value):
         raise ValueError(f"'{value}' is not an IP address: expected e.g. 0.0.0.0 (all interfaces), 127.0.0.1 or ::")
     return value
 
@@ -136,7 +137,7 @@ def s3_bucket(value: str) -> str:
         raise ValueError(f"'{value}' is not a valid S3 bucket name: expected {rules}")
     if ".." in value or ".-" in value or "-." in value:
         raise ValueError(f"'{value}' is not a valid S3 bucket name: dots must not be next to dots or hyphens")
-    if _is_ip(value):
+    if is_ip(value):
         raise ValueError(f"'{value}' is not a valid S3 bucket name: it must not look like an IP address")
     if value.startswith(("xn--", "sthree-")) or value.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3")):
         raise ValueError(f"'{value}' is not a valid S3 bucket name: it uses a prefix or suffix AWS reserves")
@@ -179,7 +180,7 @@ def gcs_bucket(value: str) -> str:
         raise ValueError(f"'{value}' is not a valid Cloud Storage bucket name: expected {rules}")
     if len(value) > 63 and "." not in value or any(len(part) > 63 for part in value.split(".")):
         raise ValueError(f"'{value}' is too long: at most 63 characters (222 with dots, 63 between dots)")
-    if _is_ip(value):
+    if is_ip(value):
         raise ValueError(f"'{value}' is not a valid Cloud Storage bucket name: it must not look like an IP address")
     if value.startswith("goog") or "google" in value or "g00gle" in value:
         raise ValueError(f"'{value}' is not allowed: bucket names must not start with 'goog' or contain 'google'")

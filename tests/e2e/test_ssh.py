@@ -32,6 +32,7 @@ from tests.services.standin_image import (  # noqa: F401
     received_environment,
     standin_image,
 )
+from wizard.suggested_host import suggest
 
 REPO = Path(__file__).resolve().parents[2]
 PASSPHRASE = "e2e correct horse battery"
@@ -223,7 +224,11 @@ def test_welcome_to_launch_over_ssh(ssh_server, docker_client, docker_names, sta
         screen = wizard.next(2, "License")
         assert re.search(r"License\s{2,}optional \(hidden\)", screen), screen  # left empty
         screen = wizard.next(3, "Host")
-        assert re.search(r"Server URL\s{2,}http://localhost:8080", screen), screen  # the default, replaced:
+        # The default: not localhost. This SSH connection reached 127.0.0.1, which users cannot open, so it is this
+        # machine's primary address. Replaced:
+        default = suggest({"SSH_CONNECTION": "127.0.0.1 50022 127.0.0.1 22"}).url
+        assert default != "http://localhost:8080"
+        assert re.search(rf"Server URL\s{{2,}}{re.escape(default)}", screen), screen
         wizard.fill("Server URL", url)
         screen = wizard.next(4, "SSO")
         assert re.search(r"Provider\s{2,}None \(W&B accounts\)", screen), screen

@@ -10,6 +10,7 @@ import pytest
 from wizard import answers, draft, render
 from wizard.providers.cognito import CognitoSSO
 from wizard.providers.gcs import GcsStorage
+from wizard.suggested_host import default_url
 from tests.jws import make_license
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "answers-example.toml"
@@ -59,7 +60,7 @@ def test_every_setting_of_the_example_is_a_real_setting():
 
 
 PROVIDER_MIXES = {
-    "defaults": ("", {"HOST": "http://localhost:8080"}),
+    "defaults": ("", {"HOST": default_url()}),
     "s3-compatible": (
         """
         [storage]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 import textwrap
 import time
@@ -99,9 +101,31 @@ def test_apply_dry_run_changes_nothing(tmp_path, home, docker_client, docker_nam
     result = cli(home, "apply", "--answers", str(path), "--dry-run", env_extra={"T_LICENSE": license_key})
     assert result.returncode == 0, result.stderr
     assert "Dry run" in result.stdout
+    assert "Preflight (this machine)" in result.stdout and "Published port free: 127.0.0.1:" in result.stdout
     assert f"container create {docker_names('server')}" in result.stdout
     assert "GORILLA_CUSTOM=" in result.stdout
     assert license_key not in result.stdout
+    assert not docker_client.containers.list(all=True, filters={"name": docker_names("server")})
+
+
+def test_apply_dry_run_runs_the_preflight_and_says_where_a_real_apply_stops(tmp_path, home, docker_client,  # noqa: F811
+                                                                           docker_names, standin_image):  # noqa: F811
+    # The published port is taken, and the bind path is a file: found by --dry-run, not only by a real apply.
+    port = free_port()
+    not_a_directory = tmp_path / "data"
+    not_a_directory.write_text("")
+    path = _answers(tmp_path, docker_names, standin_image, port)
+    path.write_text(path.read_text().replace(f'volume = "{docker_names("data")}"', f'volume = "{not_a_directory}"'))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = cli(home, "apply", "--answers", str(path), "--dry-run", env_extra={"T_LICENSE": make_license()})
+    assert result.returncode == 8, result.stdout + result.stderr
+    preflight = result.stdout.split("Preflight (this machine)", 1)[1]
+    assert f"[✗ fail] Published port free: 127.0.0.1:{port} is taken by another program." in preflight
+    assert re.search(r"\[✗ fail\] Data volume: .*" + re.escape(str(not_a_directory)), preflight), preflight
+    assert "Dry run" in result.stdout  # the operations are still shown
+    assert "A real apply would stop at the preflight" in result.stderr
     assert not docker_client.containers.list(all=True, filters={"name": docker_names("server")})
 
 

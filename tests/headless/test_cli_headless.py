@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import textwrap
@@ -46,9 +47,39 @@ def test_check_passing_configuration_exits_0(tmp_path, home):
         [server]
         port = {port}
         """)
-    result = cli(home, "check", "--answers", str(path))
+    # The settings only: this 2-core machine's preflight warns (4 CPUs are recommended); see the test below.
+    result = cli(home, "check", "--answers", str(path), "--no-preflight")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Overall: pass" in result.stdout
+    assert "Overall: pass" in result.stdout and "Preflight" not in result.stdout
+
+
+def test_check_runs_this_machines_preflight(tmp_path, home):
+    """What a real apply would find before launching is found by `check`: here Docker Engine cannot be reached
+    (DOCKER_HOST names a socket nothing listens on) and the bind path is a file."""
+    not_a_directory = tmp_path / "data"
+    not_a_directory.write_text("")
+    path = answers_file(tmp_path, f"""
+        [host]
+        url = "http://{_own_address()}:{free_port()}"
+        [server]
+        volume = "{not_a_directory}"
+        """)
+    env = {"DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
+    result = cli(home, "check", "--answers", str(path), env_extra=env)
+    assert result.returncode == 8, result.stdout + result.stderr
+    preflight = result.stdout.split("Preflight (this machine)\n", 1)[1]
+    assert "[✗ fail] Docker Engine reachable:" in preflight and "no-engine.sock" in preflight
+    assert re.search(r"\[✗ fail\] Data volume: .*" + re.escape(str(not_a_directory)), preflight), preflight
+    report = json.loads(cli(home, "check", "--answers", str(path), "--json", env_extra=env).stdout)
+    jsonschema.validate(report, SCHEMA)
+    (step,) = [step for step in report["steps"] if step["step"] == "preflight"]
+    assert step["title"] == "Preflight (this machine)"
+    assert {"docker.engine": "fail", "existing.volume": "fail"}.items() <= {
+        r["id"]: r["status"] for r in step["results"]}.items()
+    order = [step["step"] for step in report["steps"]]
+    assert order.index("preflight") == order.index("server") + 1  # right after Server options
+    skipped = cli(home, "check", "--answers", str(path), "--no-preflight", "--json", env_extra=env)
+    assert "preflight" not in {step["step"] for step in json.loads(skipped.stdout)["steps"]}
 
 
 def _own_address() -> str:

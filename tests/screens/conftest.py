@@ -27,6 +27,11 @@ def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def fixed_default_host(ssh_connection: None) -> None:
+    """Every screen shows the same default HOST, whatever machine runs the tests (tests/conftest.py)."""
+
+
+@pytest.fixture(autouse=True)
 def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HOME and the wizard's state root in a temp dir; no forced backend, no D-Bus unless a fixture gives one.
     Paths are shown relative to HOME (~/...), so snapshots do not depend on the temp dir."""

@@ -14,13 +14,14 @@ from screens.modals import HelpScreen, NoticeScreen, PassphraseScreen, SessionPi
 from tests.screens.conftest import SIZE, fixed_clock, read_session
 from tests.services.keyring_service import locked_secret_service  # noqa: F401 (fixture)
 from tests.screens.helpers import (
-    choose, fid, license_token, next_step, paste, ready, screen_text, settle, tab_to, type_field, wait_for,
+    checks_done, choose, fid, license_token, next_step, paste, ready, screen_text, settle, tab_to, type_field, wait_for,
     widget_text,
 )
 from screens.widgets.form import widget_id
 from wizard import secrets
 from wizard.flow import WizardFlow
 from wizard.session import SessionStore
+from wizard.checks.engine import Status
 from wizard.steps import StepStatus
 
 BAD_VALUES = [
@@ -345,7 +346,7 @@ async def test_ctrl_y_copies_the_first_text_of_the_step(keyring):
         app.go_to("slack")
         await wait_for(pilot, lambda: app.current_step == "slack")
         await pilot.press("ctrl+y")
-        assert app.clipboard == "http://localhost:8080"
+        assert app.clipboard == "http://203.0.113.5:8080"  # the default HOST (tests/conftest.py)
         await pilot.press("ctrl+q")
 
 
@@ -518,3 +519,49 @@ async def test_no_button_label_is_cut_on_any_step(keyring, size):
                     cut.append(f"{step}: {button.label.plain!r} ({button.region} in {room})")
         assert cut == []
         await pilot.press("ctrl+q")
+
+
+async def test_the_host_step_says_where_its_default_came_from(keyring):
+    # Over SSH the default is the address the connection reached (tests/conftest.py: 203.0.113.5), not localhost.
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        app.go_to("host")
+        await wait_for(pilot, lambda: app.current_step == "host")
+        assert app.query_one(f"#{fid('host', 'url')}", Input).value == "http://203.0.113.5:8080"
+        assert ("Default: http://203.0.113.5:8080, from the address your SSH connection reached this machine at "
+                "(203.0.113.5, SSH_CONNECTION).") == widget_text(app, "#host-default")
+        await pilot.press("ctrl+q")
+
+
+async def test_a_reverse_proxy_in_front_gives_its_configuration_and_no_tls_warning(keyring, state_home):
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        app.go_to("host")
+        await wait_for(pilot, lambda: app.current_step == "host")
+        await type_field(pilot, "host", ("url",), "https://wandb.example.com")
+        await pilot.press("ctrl+r")
+        await checks_done(pilot)
+        ports = app.view.checks_panel.results["host.ports"]
+        assert ports.status is Status.WARN and "Reverse proxy" in ports.hint  # TLS with nothing said about it
+        assert not app.query("#copy-host-nginx")
+        await tab_to(pilot, fid("host", "reverse_proxy"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: bool(app.query("#copy-host-nginx")), what="the nginx configuration")
+        await tab_to(pilot, "copy-host-nginx")
+        await pilot.press("enter")
+        assert "server_name wandb.example.com;" in app.clipboard and "proxy_pass http://127.0.0.1:8080;" in app.clipboard
+        await tab_to(pilot, "copy-host-caddy")
+        await pilot.press("c")
+        assert app.clipboard.startswith("# W&B Local behind Caddy: https://wandb.example.com -> http://127.0.0.1:8080")
+        await pilot.press("ctrl+r")
+        panel = app.view.checks_panel
+        await wait_for(pilot, lambda: not panel.running and "host.ports" in panel.results
+                       and panel.results["host.ports"].status is not Status.WARN, what="the checks without the warning")
+        ports = panel.results["host.ports"]
+        assert ports.status is Status.PASS, ports
+        assert "TLS ends at the reverse proxy in front (port 443)" in ports.message
+        await pilot.press("ctrl+q")
+    assert read_session(state_home, "demo")["values"]["host"] == {"url": "https://wandb.example.com",
+                                                                  "reverse_proxy": True}

@@ -62,7 +62,7 @@ def test_instructions_use_placeholders_for_missing_or_invalid_values():
     assert gsutil.text == "gsutil notification create -t projects/acme-proj/topics/files -f json gs://acme"
     assert providers.instructions_for("slack", values)[0].text == "<SERVER-URL>"
     azure = providers.instructions_for("storage", {"storage": {"provider": "azure", "azure": {}}})[0]
-    assert "--account-name <ACCOUNT>" in azure.text and "--origins http://localhost:8080" in azure.text
+    assert "--account-name <ACCOUNT>" in azure.text and "--origins http://203.0.113.5:8080" in azure.text
 
 
 def test_flow_keeps_secrets_out_of_the_session_file(state_home, keyring):

@@ -132,6 +132,17 @@ def test_host_with_checks_big(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=BIG, run_before=at("host"))
 
 
+BEHIND_A_PROXY = {("url",): "https://wandb.example.com", ("reverse_proxy",): True}
+
+
+def test_host_behind_a_reverse_proxy(snap_compare, make_app):
+    assert snap_compare(make_app(), run_before=at("host", values=BEHIND_A_PROXY))
+
+
+def test_host_behind_a_reverse_proxy_big(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=BIG, run_before=at("host", values=BEHIND_A_PROXY))
+
+
 async def _open_fix(pilot) -> None:
     app = pilot.app
     button = app.query_one(".check-fix")

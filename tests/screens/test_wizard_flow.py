@@ -36,7 +36,7 @@ async def test_defaults_from_welcome_to_review(keyring, state_home):
         assert "Every step is valid" in text or "Needs attention" in text
         await settle(pilot)
         env = "\n".join(str(w.render()) for w in app.query("#review-env"))
-        assert "HOST=http://localhost:8080" in env
+        assert "HOST=http://203.0.113.5:8080" in env  # the default: the SSH connection's address
         await pilot.press("ctrl+q")
     saved = read_session(state_home, "demo")
     assert saved["current_step"] == "review"

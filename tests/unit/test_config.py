@@ -23,6 +23,7 @@ from wizard.providers.local import LocalStorage
 from wizard.providers.slack import SlackConfig
 from wizard.draft import provider_key, secret_fields, validate_step
 from wizard.steps import CONFIG_STEPS, step_title
+from wizard.suggested_host import default_url
 
 OMIT = object()  # the field is not given at all
 
@@ -111,7 +112,9 @@ GOOD = [
     ("host", None, "url", "https://wandb.example.com/", "https://wandb.example.com"),
     ("host", None, "url", "http://10.0.0.5:8080", OMIT),
     ("host", None, "url", "http://[::1]:8080", OMIT),
-    ("host", None, "url", "", "http://localhost:8080"),
+    ("host", None, "url", "", default_url()),  # the address this machine is reached at
+    ("host", None, "reverse_proxy", True, OMIT),
+    ("host", None, "reverse_proxy", "yes", True),
     ("sso", "cognito", "region", "", None),
     ("sso", "cognito", "region", "us-east-1", OMIT),
     ("sso", "cognito", "user_pool_id", "eu-west-1_AbC123xyz", OMIT),
@@ -232,6 +235,7 @@ BAD = [
     ("license", None, "key", {"key": f"e30.{b64(b'not json')}.c2ln"}, ("content is not readable",)),
     # Host
     ("host", None, "url", {"url": "wandb.example.com"}, ("has no scheme", "expected", "http:// or https://")),
+    ("host", None, "reverse_proxy", {"reverse_proxy": "maybe"}, ("expected yes or no",)),
     ("host", None, "url", {"url": "ftp://wandb.example.com"}, ("scheme 'ftp' is not supported", "expected")),
     ("host", None, "url", {"url": "https://wandb.example.com/wandb"}, ("must not contain a path",)),
     ("host", None, "url", {"url": "https://wandb.example.com/?a=1"}, ("must not contain '?' or '#'",)),
@@ -535,7 +539,7 @@ def test_provider_tables_match_the_unions():
 def test_install_config_defaults():
     cfg = c.InstallConfig()
     assert cfg.license.key is None
-    assert cfg.host.url == "http://localhost:8080"
+    assert cfg.host.url == default_url()
     assert isinstance(cfg.sso, NoSSO) and isinstance(cfg.storage, LocalStorage)
     assert isinstance(cfg.database, EmbeddedDatabase) and isinstance(cfg.cache, EmbeddedCache)
     assert not cfg.slack.enabled

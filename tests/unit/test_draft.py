@@ -30,6 +30,7 @@ from wizard.draft import (
     validate_step,
 )
 from wizard.steps import CONFIG_STEPS
+from wizard.suggested_host import default_url
 
 
 def test_field_error_text():
@@ -154,7 +155,7 @@ def test_draft_from_config_layout():
         "provider": "azure", "azure": {"account": "acmewandb", "container": "wandb", "queue": None},
     }
     assert values["sso"] == {"provider": "none", "none": {}}
-    assert values["host"] == {"url": "http://localhost:8080"}
+    assert values["host"] == {"url": default_url(), "reverse_proxy": False}
     assert values["license"] == {}
     assert values["server"]["extra_env"] == [{"name": "GORILLA_X", "value": "1"}]
     assert secrets == {"storage.azure.account_key": "key", "cache.redis.password": "pw"}

@@ -12,8 +12,8 @@ from wizard.draft import validate_step
 from tests.services.local_process import free_port
 
 
-def _ctx(url: str, **server) -> CheckContext:
-    host, errors = validate_step("host", {"url": url})
+def _ctx(url: str, reverse_proxy: bool = False, **server) -> CheckContext:
+    host, errors = validate_step("host", {"url": url, "reverse_proxy": reverse_proxy})
     assert not errors
     sections = {"host": host}
     srv, errors = validate_step("server", server)
@@ -95,3 +95,23 @@ async def test_bind_address_not_on_this_machine_fails():
     results = await _results(_ctx("http://localhost:8080", bind_address="192.0.2.1"))
     assert results["host.port-free"].status is Status.FAIL
 
+
+
+async def test_tls_at_a_reverse_proxy_is_no_warning():
+    # The proxy on another machine (a load balancer): the name resolves there, TLS ends there; both are expected.
+    results = await _results(_ctx("https://192.0.2.1", reverse_proxy=True, port=free_port()))
+    assert results["host.ports"].status is Status.PASS, results["host.ports"].message
+    assert "TLS ends at the reverse proxy in front (port 443)" in results["host.ports"].message
+    assert "/ready is fetched through it" in results["host.ports"].message
+    assert results["host.dns"].status is Status.PASS
+    assert "the reverse proxy or load balancer in front" in results["host.dns"].message
+    # Without saying so, the same address warns and the hint says how to say so.
+    plain = await _results(_ctx("https://192.0.2.1", port=free_port()))
+    assert plain["host.ports"].status is Status.WARN and "Reverse proxy" in plain["host.ports"].hint
+    assert plain["host.dns"].status is Status.WARN
+
+
+async def test_a_reverse_proxy_on_another_port_without_tls_is_no_warning():
+    results = await _results(_ctx("http://192.0.2.1", reverse_proxy=True, port=free_port()))
+    assert results["host.ports"].status is Status.PASS
+    assert results["host.ports"].message.startswith("Requests arrive at the reverse proxy in front (port 80)")

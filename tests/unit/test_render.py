@@ -34,6 +34,7 @@ from wizard.render import (
 from wizard.steps import CONFIG_STEPS
 
 GOLDEN = Path(__file__).parent / "golden"
+pytestmark = pytest.mark.usefixtures("ssh_connection")  # the default HOST is the same on every machine
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -286,7 +287,7 @@ def test_secret_view_is_called_with_the_keyring_id_and_raw_value():
 
 
 def test_env_var_type():
-    assert list(container_inputs(c.InstallConfig()).env) == [EnvVar("HOST", "http://localhost:8080", False)]
+    assert list(container_inputs(c.InstallConfig()).env) == [EnvVar("HOST", "http://203.0.113.5:8080", False)]
 
 
 # --- Round trip through the draft ------------------------------------------------------------------------------

@@ -47,6 +47,13 @@ GOOD: dict[str, list[tuple[tuple, object]]] = {
         (("ENABLE_REGISTRY_UI",), False),
         (("SESSION_LENGTH",), False),
     ],
+    "is_ip": [
+        (("10.0.0.5",), True),
+        (("2001:db8::5",), True),
+        (("[2001:db8::5]",), False),
+        (("wandb.example.com",), False),
+        (("10.0.0",), False),
+    ],
     "is_loopback_host": [
         (("localhost",), True),
         (("LOCALHOST",), True),
@@ -334,7 +341,7 @@ BAD: dict[str, list[tuple[tuple, tuple[str, ...]]]] = {
 }
 
 # Functions with nothing to refuse (they normalise or answer a question).
-NO_BAD_VALUES = {"stripped", "is_loopback_host", "looks_secret"}
+NO_BAD_VALUES = {"stripped", "is_ip", "is_loopback_host", "looks_secret"}
 
 
 def _public_functions() -> set[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.container import HOST_ALIAS, HOST_GATEWAY, Endpoint
 from wizard.steps import step_title
-from wizard.validators import is_loopback_host
+from wizard.validators import is_ip, is_loopback_host
 
 DEFAULT_GATEWAY = "172.17.0.1"  # Docker's default bridge address, when the engine cannot be asked
 HOSTS_FILE = "/etc/hosts"
@@ -96,14 +96,6 @@ def names_in_hosts_file(path: str = HOSTS_FILE) -> set[str]:
     return names
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
 def _loopback_result(result_id: str, title: str, endpoint: Endpoint) -> CheckResult:
     step, _, rest = endpoint.setting.partition(".")
     path = tuple(rest.split("."))
@@ -149,7 +141,7 @@ async def route(ctx: CheckContext, step: str, variable: str, result_id: str, tit
             return Route(host, address, f"{host} is this machine for the container ({HOST_GATEWAY}: {address}, "
                                         f"{source})")
         return Route(host, entry.address, f"{host} is {entry.address} (the container's host entry)")
-    if _is_ip(host):
+    if is_ip(host.strip("[]")):
         return Route(host, host.strip("[]"), f"{host} is an IP address")
     if host.lower() in names_in_hosts_file(ctx.extra.get("hosts_file", HOSTS_FILE)):
         raise Unreachable(CheckResult(

@@ -50,6 +50,9 @@ async def check_dns(ctx: CheckContext):
             status = Status.WARN
             message = f"'{name}' is a loopback address ({shown}): only this machine can reach the server."
             hint = "Use the name or IP address users will open, e.g. https://wandb.example.com."
+    elif host_cfg.reverse_proxy:
+        status, hint = Status.PASS, ""
+        message = f"'{name}' resolves to {shown}: the reverse proxy or load balancer in front, not this machine."
     else:
         status = Status.WARN
         message = f"'{name}' resolves to {shown}, which is not an address of this machine."
@@ -64,18 +67,26 @@ async def check_ports(ctx: CheckContext):
     name, url_port, scheme = _host_and_port(host_cfg.url)
     published = server.port if server else 8080
     results = []
-    if scheme == "https":
+    if host_cfg.reverse_proxy and (scheme == "https" or url_port != published):
+        ends = "TLS ends" if scheme == "https" else "Requests arrive"
+        results.append(CheckResult(
+            "host.ports", "Port and scheme line up", Status.PASS,
+            f"{ends} at the reverse proxy in front (port {url_port}), which forwards to http://<this server>:"
+            f"{published}. Its configuration is above; after launch, {host_cfg.url}/ready is fetched through it.",
+        ))
+    elif scheme == "https":
         results.append(CheckResult(
             "host.ports", "Port and scheme line up", Status.WARN,
             f"The server speaks plain HTTP on port {published}; {host_cfg.url} needs TLS on port {url_port}.",
             f"Put a reverse proxy or load balancer in front that terminates TLS on {url_port} and forwards to "
-            f"http://<this server>:{published}.",
+            f"http://<this server>:{published}, and say so (Reverse proxy): the wizard then gives its configuration.",
         ))
     elif url_port != published:
         results.append(CheckResult(
             "host.ports", "Port and scheme line up", Status.WARN,
             f"The URL uses port {url_port} but the container is published on port {published}.",
-            f"Publish on port {url_port} (Server options), or forward {url_port} to {published} with a proxy.",
+            f"Publish on port {url_port} (Server options), or forward {url_port} to {published} with a reverse proxy "
+            "(and say so: Reverse proxy).",
         ))
     else:
         results.append(CheckResult(

@@ -6,20 +6,20 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from wizard.cli.common import add_check_arguments, add_inline_secrets_argument, run_checks
+from wizard.cli.common import (
+    DEFAULT_SESSION, add_check_arguments, add_inline_secrets_argument, failed, launch_spec, preflight, run_checks,
+)
 from wizard.cli.exit import Exit
 from wizard.lazy import lazy_module
 
 if TYPE_CHECKING:
     from wizard.checks import engine
     from wizard import report, sources
-    from wizard.launcher import LaunchEvent, LaunchSpec
+    from wizard.launcher import LaunchEvent, LaunchSpec, Options
 else:
     engine = lazy_module("wizard.checks.engine")
     report = lazy_module("wizard.report")
     sources = lazy_module("wizard.sources")
-
-DEFAULT_SESSION = "default"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,7 +31,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_check_arguments(parser)
     parser.add_argument("--skip-checks", action="store_true", help="launch without running the live checks")
     parser.add_argument("--force", action="store_true", help="launch even if checks fail")
-    parser.add_argument("--dry-run", action="store_true", help="show the Docker operations without doing them")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="run the preflight and show the Docker operations, without doing them")
     parser.add_argument("--interactive", action="store_true",
                         help="save the answers to the session, then open the wizard on it to review and launch")
     parser.add_argument("--ready-timeout", type=float, default=600, metavar="SECONDS",
@@ -70,27 +71,30 @@ def run(args: argparse.Namespace) -> int:
 
         return open_wizard(name)
 
-    from wizard import launch_plan, launcher
+    from wizard import launcher
 
-    spec = launch_plan.launch_spec(source.cfg, name)
+    spec = launch_spec(source)
+    checked = preflight(spec)
+    print(report.as_text([checked]), end="")
     if args.dry_run:
         print("Dry run: these Docker operations would run (secrets masked):")
         for operation in launcher.dry_run(spec):
             print("\n".join("  " + line for line in operation.describe()))
+        if failed(checked):
+            print("A real apply would stop at the preflight: fix its failures above.", file=sys.stderr)
+            return Exit.CHECKS_FAILED
         return Exit.OK
-    return _launch(spec, args.ready_timeout)
+    if failed(checked):
+        print("Not launched: fix the preflight failures above.", file=sys.stderr)
+        return Exit.CHECKS_FAILED
+    return _launch(spec, launcher.Options(ready_timeout=args.ready_timeout, ca_file=args.ca_file))
 
 
-def _launch(spec: LaunchSpec, ready_timeout: float) -> int:
+def _launch(spec: LaunchSpec, options: Options) -> int:
     from wizard import launcher
     from wizard.text import printable
 
-    preflight = list(launcher.run_preflight(spec))
-    print(report.as_text([report.StepReport("server", preflight, title="Preflight")]), end="")
-    if any(item.status in (engine.Status.FAIL, engine.Status.ERROR) for item in preflight):
-        print("Not launched: fix the preflight failures above.", file=sys.stderr)
-        return Exit.CHECKS_FAILED
-    result = launcher.launch(spec, on_event=_print_event, options=launcher.Options(ready_timeout=ready_timeout))
+    result = launcher.launch(spec, on_event=_print_event, options=options)
     print(printable(result.message))
     if result.ok:
         for line in (result.after.next_steps if result.after else ()):

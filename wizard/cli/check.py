@@ -1,4 +1,5 @@
-"""`wandb-local-setup check`: every step's live checks on a session or an answers file, as text or JSON."""
+"""`wandb-local-setup check`: every step's live checks on a session or an answers file, then this machine's
+preflight (unless --no-preflight), as text or JSON."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from wizard.cli.common import (
-    add_check_arguments, add_source_arguments, checks_exit, run_checks, setting_errors, source_of,
+    add_check_arguments, add_preflight_argument, add_source_arguments, checks_exit, launch_spec, preflight, run_checks,
+    setting_errors, source_of,
 )
 from wizard.lazy import lazy_module
 
@@ -22,6 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("check", help="run every step's live checks and print a report")
     add_source_arguments(parser)
     add_check_arguments(parser)
+    add_preflight_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON (assets/check-report.schema.json)")
     parser.set_defaults(run=run)
 
@@ -34,5 +37,7 @@ def run(args: argparse.Namespace) -> int:
             print(report.invalid_json(setting_errors(exc)), end="")
         raise
     reports = run_checks(source, args)
+    if not args.no_preflight:  # what a real `apply` finds before it launches: Docker access, the port, the bind path
+        reports.append(preflight(launch_spec(source)))
     print(report.as_json(reports) if args.json else report.as_text(reports), end="")
     return checks_exit(reports)

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 from wizard.cli.exit import Exit
 from wizard.lazy import lazy_module
 
+DEFAULT_SESSION = "default"  # where `apply` saves an answers file that names no session
+
 if TYPE_CHECKING:
     from wizard import answers, draft, report, sources
     from wizard.checks import engine
+    from wizard.launcher import LaunchSpec
 else:  # loaded when a command runs, not when the parser is built for the interactive wizard (start-up time)
     engine = lazy_module("wizard.checks.engine")
     answers = lazy_module("wizard.answers")
@@ -38,6 +41,29 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="per-check timeout (default 5)")
     parser.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for TLS checks")
     parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (reported as a warning)")
+
+
+def add_preflight_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-preflight", action="store_true",
+                        help="check the settings only, not this machine (Docker access, the published port, the bind "
+                             "path, resources): for a configuration that will run on another machine")
+
+
+def launch_spec(source: sources.Source) -> LaunchSpec:
+    from wizard import launch_plan
+
+    return launch_plan.launch_spec(source.cfg, source.session or DEFAULT_SESSION)
+
+
+def preflight(spec: LaunchSpec) -> report.StepReport:
+    """This machine's preflight for a launch, as `apply` runs it before launching."""
+    from wizard import launcher
+
+    return report.StepReport(report.PREFLIGHT, list(launcher.run_preflight(spec)))
+
+
+def failed(step_report: report.StepReport) -> bool:
+    return any(item.status in (engine.Status.FAIL, engine.Status.ERROR) for item in step_report.results)
 
 
 def source_of(args: argparse.Namespace) -> sources.Source:

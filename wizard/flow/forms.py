@@ -65,7 +65,7 @@ def model_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[F
         if name == "provider":
             continue
         kind, choices = _kind(info.annotation)
-        default = None if info.is_required() else info.default
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
         specs.append(FieldSpec(
             path=(*prefix, name),
             name=name,

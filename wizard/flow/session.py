@@ -343,6 +343,10 @@ class WizardFlow:
     # ---- review and launch
 
     def instructions(self, step: str) -> list[instructions.Instruction]:
+        if step == "host":  # the reverse proxy's configuration (the providers' steps have their own texts)
+            from wizard import reverse_proxy
+
+            return reverse_proxy.instructions(self.session.values)
         return registry.instructions_for(step, self.session.values, self._secret_values)
 
     def build_config(self) -> config.InstallConfig:

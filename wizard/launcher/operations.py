@@ -39,6 +39,7 @@ class Options:
     poll_interval: float = DEFAULT_POLL_INTERVAL
     stop_timeout: int = DEFAULT_STOP_TIMEOUT
     after_timeout: float = 5.0
+    ca_file: str | None = None  # a CA bundle to trust for HOST's certificate (a proxy's private CA)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def _client(client: Any, base_url: str | None) -> Any:
 
 
 def _finish(spec: LaunchSpec, container: Any, watch: WatchResult, action: str, options: Options) -> LaunchResult:
-    after = after_ready(spec, options.after_timeout) if watch.ready else None
+    after = after_ready(spec, options.after_timeout, options.ca_file) if watch.ready else None
     return LaunchResult(
         ok=watch.ready, action=action, container_name=spec.container_name, container_id=container.id,
         image_id=container.attrs.get("Image"), watch=watch, after=after, message=watch.message, hint=watch.hint,
