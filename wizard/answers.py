@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from wizard import config, draft
+from wizard.small_files import read_small
 from wizard.steps import CONFIG_STEPS
 
 TOP_LEVEL = ("session", *CONFIG_STEPS)
 MAX_SECRET_FILE = 64 * 1024
+MAX_ANSWERS_FILE = 1024 * 1024  # an answers file is a few kB
+MAX_DEPTH = 12  # tables and lists inside each other: an answers file needs 4 (server.extra_env[0].name)
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,10 @@ class Answers:
 
 def _load(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnswersInvalid(str(path), [AnswerError(None, "", f"cannot be read: {exc}")]) from None
+        text = read_small(path, MAX_ANSWERS_FILE).decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:  # (UnicodeDecodeError is a ValueError)
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise AnswersInvalid(str(path), [AnswerError(None, "", f"cannot be read: {reason}")]) from None
     if path.suffix.lower() in (".yaml", ".yml"):
         return _load_yaml(path, text)
     if path.suffix.lower() == ".toml":
@@ -76,7 +80,29 @@ def _load_toml(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
         line = re.search(r"line (\d+)", str(exc))
         raise AnswersInvalid(str(path), [AnswerError(int(line.group(1)) if line else None, "",
                                                      f"is not valid TOML: {exc}")]) from None
+    except RecursionError:  # arrays or inline tables nested hundreds deep
+        raise AnswersInvalid(str(path), [AnswerError(None, "", _too_deep())]) from None
+    if _depth(data) > MAX_DEPTH:
+        raise AnswersInvalid(str(path), [AnswerError(None, "", _too_deep())])
     return data, _toml_lines(text)
+
+
+def _too_deep() -> str:
+    return f"is nested more than {MAX_DEPTH} levels deep (tables and lists inside each other): not an answers file"
+
+
+def _depth(data: Any) -> int:
+    """How deep tables and lists nest (without recursion: the data may be nested deeper than Python recurses)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH:
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _toml_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -106,6 +132,7 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
     import yaml
 
     try:
+        _refuse_yaml_expansion(path, text)  # before composing: anchors and depth are found in the event stream
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -113,12 +140,19 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
         raise AnswersInvalid(str(path), [AnswerError(mark.line + 1 if mark else None, "",
                                                      f"is not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
     lines: dict[tuple[str, ...], int] = {}
+    duplicates: list[AnswerError] = []
 
     def walk(current, prefix: tuple[str, ...]) -> None:
         if isinstance(current, yaml.MappingNode):
+            here: dict[str, int] = {}
             for key_node, value_node in current.value:
                 key = (*prefix, str(key_node.value))
-                lines.setdefault(key, key_node.start_mark.line + 1)
+                line = key_node.start_mark.line + 1
+                if str(key_node.value) in here:  # YAML loaders keep the last one silently; TOML refuses: so do we
+                    duplicates.append(AnswerError(line, ".".join(key), f"is given twice (first on line "
+                                                                       f"{here[str(key_node.value)]}): keep one"))
+                here.setdefault(str(key_node.value), line)
+                lines.setdefault(key, line)
                 walk(value_node, key)
         elif isinstance(current, yaml.SequenceNode):
             for index, item in enumerate(current.value):
@@ -128,7 +162,28 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
 
     if node is not None:
         walk(node, ())
+    if duplicates:
+        raise AnswersInvalid(str(path), duplicates)
     return data if data is not None else {}, lines
+
+
+def _refuse_yaml_expansion(path: Path, text: str) -> None:
+    """Anchors and aliases (&a, *a, <<: *a) are refused: a few lines of them expand to gigabytes ("billion laughs"),
+    and an answers file needs none. So is nesting deeper than MAX_DEPTH (the composer would recurse without end)."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise AnswersInvalid(str(path), [AnswerError(line, "", "uses a YAML anchor or alias (&name, *name): "
+                                                                   "write each value out")])
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise AnswersInvalid(str(path), [AnswerError(line, "", _too_deep())])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 # --- from file data to draft values ------------------------------------------------------------------------------
@@ -278,11 +333,9 @@ def _dereference(kind: str, target: str, secret_id: str, keyring_get) -> str:
     if kind == "file":
         path = Path(target).expanduser()
         try:
-            if path.stat().st_size > MAX_SECRET_FILE:
-                raise ValueError(f"{path} is larger than {MAX_SECRET_FILE // 1024} KiB: not a secret file")
-            value = path.read_text(encoding="utf-8").strip("\r\n")
-        except OSError as exc:
-            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+            value = read_small(path, MAX_SECRET_FILE).decode("utf-8").strip("\r\n")
+        except UnicodeDecodeError:
+            raise ValueError(f"{path} is not text (UTF-8)") from None
         if not value:
             raise ValueError(f"{path} is empty")
         return value

@@ -49,6 +49,7 @@ def decode_license(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class LicenseConfig(Section):
+    WRAPPED = frozenset({"key"})  # a license pasted from an e-mail comes wrapped
     key: SecretStr | None = Field(None, title="License", description="Your W&B license (empty: unlicensed server)")
 
     @field_validator("key")

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from wizard import config
+from wizard import validators as v
 from wizard.providers.base import FieldProblem
 from wizard.steps import CONFIG_STEPS, provider_key, step_title
 
@@ -204,14 +205,46 @@ def validate_step(step: str, draft: Mapping[str, Any] | None, secrets: Mapping[s
     """Validate one step's draft. Returns (section or None, errors)."""
     draft = draft or {}
     secrets = secrets or {}
+    data = section_input(step, draft, secrets)
+    model = section_model(step, draft)
+    refused = _control_characters(step, draft, model, data)
     try:
-        data = section_input(step, draft, secrets)
-        model = section_model(step, draft)
         if step in config.PROVIDER_MODELS and data.get("provider") not in config.PROVIDER_MODELS[step]:
             return None, _field_errors(step, draft, _union_error(step, data))
-        return model.model_validate(data), []
+        section = model.model_validate(data)
     except ValidationError as exc:
-        return None, _field_errors(step, draft, exc)
+        named = {error.path for error in refused}
+        return None, refused + [error for error in _field_errors(step, draft, exc) if error.path not in named]
+    return (None, refused) if refused else (section, [])
+
+
+def _control_characters(step: str, draft: Mapping[str, Any], model: type[BaseModel],
+                        data: Mapping[str, Any]) -> list[FieldError]:
+    """Every setting is one line of printable text, secrets included: a line break would add a variable to an env
+    file, an escape sequence would drive the terminal that shows the value. Said on the field, before the model's
+    own checks (a CR LF in a URL is not an "invalid port")."""
+    prefix = _field_prefix(step, draft)
+    errors: list[FieldError] = []
+
+    def scan(value: Any, loc: tuple[Any, ...]) -> None:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            wrapped = len(loc) == 1 and loc[0] in getattr(model, "WRAPPED", frozenset())
+            problem = v.control_character("".join(value.split()) if wrapped else value.strip())
+            if problem:
+                label, path = _label(model, loc)
+                errors.append(FieldError(step, prefix + path, label or step_title(step), problem))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                scan(item, (*loc, key))
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                scan(item, (*loc, index))
+
+    for key, value in data.items():
+        scan(value, (key,))
+    return errors
 
 
 def _union_error(step: str, data: Mapping[str, Any]) -> ValidationError:

@@ -27,6 +27,10 @@ FORMAT_LABELS = {"env": "env file (docker run --env-file)", "compose": "docker-c
                  "helm": "Helm values (single-container chart)", "docker-run": "docker run script"}
 
 
+class ExportRefused(ValueError):
+    """An export that cannot be written as asked (where, or a value the format cannot carry), said plainly."""
+
+
 @dataclass(frozen=True)
 class ExportFile:
     path: Path
@@ -56,8 +60,19 @@ def env_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
         lines.append("# Secrets are placeholders (${...}): replace them (URL-encoded inside URLs), or export again")
         lines.append("# with --with-secrets.")
     lines += _needs_lines(inputs)
-    lines += [f"{item.name}={item.value}" for item in inputs.env]
+    lines += [f"{item.name}={_literal(item.name, item.value, 'an env file')}" for item in inputs.env]
     return "\n".join(lines) + "\n"
+
+
+def _literal(name: str, value: str, where: str) -> str:
+    """`value` as it is, or ExportRefused when `where` cannot carry it literally (a line break would start another
+    variable). The settings refuse such values already: this holds for any configuration given to an export."""
+    from wizard.validators import control_character
+
+    problem = control_character(value)
+    if problem:
+        raise ExportRefused(f"{name} cannot be written to {where}: its value {problem.split(':', 1)[0]}")
+    return value
 
 
 def _yaml(data) -> str:
@@ -175,11 +190,35 @@ def write(files: list[ExportFile]) -> None:
     from wizard.atomic import atomic_write
 
     for item in files:
+        check_destination(item.path)
+    for item in files:
         item.path.parent.mkdir(parents=True, exist_ok=True)
         mode = 0o600 if item.secret else 0o644
         if item.text.startswith("#!"):  # the docker run script
             mode |= 0o100 if item.secret else 0o111
         atomic_write(item.path, item.text.encode("utf-8"), mode=mode)
+
+
+def check_destination(path: Path) -> None:
+    """An export goes to a regular file (replaced) or a new path, nothing else: as root, `--out /dev/null` once
+    replaced /dev/null with a file holding the secrets."""
+    import os
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ExportRefused(f"{path} cannot be written: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ExportRefused(f"{path} is a directory: give the path of the file to write inside it")
+    if stat.S_ISLNK(info.st_mode):
+        raise ExportRefused(f"{path} is a symbolic link: give the path of the file itself (an export replaces the "
+                            "file it writes)")
+    if not stat.S_ISREG(info.st_mode):
+        raise ExportRefused(f"{path} is not a regular file (a device, FIFO or socket): exports write only to a "
+                            "regular file or a new path")
 
 
 def as_json(cfg: c.InstallConfig) -> str:

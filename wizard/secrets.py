@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from wizard.paths import APP_NAME, ensure_private_dir, keyring_dir
+from wizard.paths import APP_NAME, check_private, ensure_private_dir, keyring_dir
 
 BACKEND_ENV = "WANDB_LOCAL_SETUP_KEYRING"
 PASSPHRASE_ENV = "WANDB_LOCAL_SETUP_PASSPHRASE"  # the encrypted file's passphrase for runs without a prompt
@@ -116,6 +116,7 @@ def open_store(
         if choice.path is not None:
             ensure_private_dir(choice.path.parent)
             if choice.path.exists():
+                check_private(choice.path)  # another user's file would hand them every secret typed from now on
                 os.chmod(choice.path, 0o600)
         keyring_backend = _make_backend(choice)
     if choice.needs_passphrase:
@@ -318,19 +319,21 @@ def _file_backends() -> dict[str, type]:
         file_path: str
 
         def _write_config_value(self, service: str, key: str, value: str) -> None:
-            config = self._load()
-            section = escape(service)
-            if not config.has_section(section):
-                config.add_section(section)
-            config.set(section, escape(key), value)
-            _atomic_write(Path(self.file_path), config.write)
+            with _file_lock(Path(self.file_path)):  # read, change, write: no other wizard in between
+                config = self._load()
+                section = escape(service)
+                if not config.has_section(section):
+                    config.add_section(section)
+                config.set(section, escape(key), value)
+                _atomic_write(Path(self.file_path), config.write)
 
         def delete_password(self, service: str, username: str) -> None:
-            config = self._load()
-            section = escape(service)
-            if not config.has_section(section) or not config.remove_option(section, escape(username)):
-                raise PasswordDeleteError("Password not found")
-            _atomic_write(Path(self.file_path), config.write)
+            with _file_lock(Path(self.file_path)):
+                config = self._load()
+                section = escape(service)
+                if not config.has_section(section) or not config.remove_option(section, escape(username)):
+                    raise PasswordDeleteError("Password not found")
+                _atomic_write(Path(self.file_path), config.write)
 
         def _load(self) -> configparser.RawConfigParser:
             config = configparser.RawConfigParser()
@@ -354,12 +357,27 @@ def _file_backends() -> dict[str, type]:
     return {"cryptfile": NoPromptCryptFile, "plaintext": PrivatePlaintext}
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path`'s lock file, across processes: several wizards (six `apply` at once, the TUI and
+    a headless command) write one keyring file, and each write reads the whole file first."""
+    import fcntl
+
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            if hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), 0o600)  # a leftover temporary file keeps its old mode
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # (closing releases the lock)
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # 0600, a name of its own
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "w") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())

@@ -22,7 +22,7 @@ from typing import Any
 
 from wizard import __version__
 from wizard.atomic import atomic_write, fsync_dir
-from wizard.paths import ensure_private_dir, sessions_dir
+from wizard.paths import check_private, ensure_private_dir, sessions_dir
 from wizard.steps import CONFIG_STEPS, STEP_IDS, StepStatus
 
 SCHEMA_VERSION = 1
@@ -391,6 +391,7 @@ class SessionStore:
         """Every session file, most recently updated first; files that cannot be read come last, with their error."""
         if not self.root.is_dir():
             return []
+        self._check_root()
         good: list[SessionSummary] = []
         bad: list[SessionSummary] = []
         for path in sorted(self.root.glob("*.json")):
@@ -411,6 +412,15 @@ class SessionStore:
         session = Session(name=validate_name(name))
         self._write_new(session)
         return session
+
+    def read(self, name: str) -> Session:
+        """Read a session and change nothing, even when it is corrupt (for commands that only show or check)."""
+        try:
+            return self._read(name, self.path(name))
+        except SessionCorrupt as exc:
+            raise SessionCorrupt(f"Session '{name}' could not be read: {exc}. The file is left as it is ("
+                                 f"{self.path(name)}): fix it, or open the session in the wizard, which keeps it "
+                                 "aside and starts again.", None) from None
 
     def load(self, name: str) -> Session:
         """Read a session. A corrupt file is moved aside (never overwritten) and SessionCorrupt names where."""
@@ -550,8 +560,16 @@ class SessionStore:
     def _exists_error(name: str) -> SessionExists:
         return SessionExists(f"A session named '{name}' already exists. Resume it, or pick another name.")
 
+    def _check_root(self) -> None:
+        """Sessions are read only from a folder no other user can change (a planted session could point a password
+        at their listener)."""
+        with _os_errors("use the sessions folder", self.root):
+            check_private(self.root)
+
     def _read(self, name: str, path: Path) -> Session:
         """Parse a session file. Raises SessionCorrupt without moving anything (load() does that)."""
+        if self.root.is_dir():
+            self._check_root()
         try:
             raw = path.read_bytes()
         except FileNotFoundError:

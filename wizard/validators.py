@@ -13,6 +13,21 @@ from urllib.parse import urlsplit
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", re.IGNORECASE)
 
 
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\x1b": "an escape character (ESC)",
+                  "\0": "a NUL character", "\t": "a tab"}
+
+
+def control_character(value: str) -> str:
+    """The problem with a control character (C0, DEL or C1) in `value`, or "" when it has none."""
+    for char in value:
+        code = ord(char)
+        if code < 32 or 127 <= code < 160:
+            name = _CONTROL_NAMES.get(char, f"the control character U+{code:04X}")
+            return (f"contains {name}: a setting is one line of printable text (type or paste it again, without "
+                    "line breaks or escape sequences)")
+    return ""
+
+
 def stripped(value: str) -> str:
     return value.strip() if isinstance(value, str) else value
 

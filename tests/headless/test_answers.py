@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -246,7 +247,7 @@ def test_broken_references(tmp_path, monkeypatch):
         """)
     found = errors_of(path)
     assert found[0] == "answers.toml:2: license.key: the environment variable T_UNSET is not set or empty"
-    assert found[1].startswith("answers.toml:6: database.password: cannot read ") and "missing" in found[1]
+    assert found[1].startswith("answers.toml:6: database.password: ") and found[1].endswith("missing does not exist")
     assert found[2] == f"answers.toml:10: cache.password: {tmp_path}/empty is empty"
     assert found[3].startswith("answers.toml:13: slack.secret: keyring: needs a session")
 
@@ -359,3 +360,115 @@ def test_cognito_takes_pkce_and_refuses_implicit_with_the_reason(tmp_path):
     text = str(refused.value)
     assert ":5:" in text and "sso.auth_method" in text and "Cognito always uses pkce" in text
     assert "not a setting" not in text
+
+
+# --- hostile answers files (issue: /dev/zero as a secret took the machine's memory; YAML aliases expanded to GBs) --
+
+
+def _quick(check, seconds: float = 2.0):
+    """Run `check`, and say if it took longer than a refusal should (an endless read or expansion would time out
+    the test instead)."""
+    import resource
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    result = check()
+    assert time.monotonic() - started < seconds
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB: nothing was expanded
+    return result
+
+
+@pytest.mark.parametrize("target, why", [
+    ("/dev/zero", "/dev/zero is not a regular file (/dev/zero is a device or kernel file)"),
+    ("/dev/urandom", "/dev/urandom is not a regular file (/dev/urandom is a device or kernel file)"),
+    ("/proc/self/environ", "/proc/self/environ is not a regular file (/proc/"),
+    ("{fifo}", "{fifo} is not a regular file (a device, FIFO or socket)"),
+])
+def test_a_secret_file_must_be_a_small_regular_file(tmp_path, target, why):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    path = write(tmp_path, f"""
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "file:{target.format(fifo=fifo)}"
+        """)
+    (found,) = _quick(lambda: errors_of(path))
+    assert found.startswith(f"answers.toml:4: database.password: {why.format(fifo=fifo)}"), found
+
+
+def test_yaml_anchors_and_aliases_are_refused_before_they_expand(tmp_path):
+    laughs = ["lol0: &l0 [lol]"] + [f"lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 12)]
+    path = write(tmp_path, "\n".join(["host:", "  url: http://10.0.0.5:8080", *laughs]) + "\n", "answers.yaml")
+    (found,) = _quick(lambda: errors_of(path))
+    assert found == "answers.yaml:3: uses a YAML anchor or alias (&name, *name): write each value out"
+    merged = write(tmp_path, "base: &b {port: 8080}\nserver:\n  <<: *b\n", "merged.yaml")
+    assert errors_of(merged) == ["merged.yaml:1: uses a YAML anchor or alias (&name, *name): write each value out"]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("deep.yaml", "server:\n  extra_env: " + "[" * 5000 + "]" * 5000 + "\n"),
+    ("deep.toml", "[server]\nextra_env = " + "[" * 5000 + "]" * 5000 + "\n"),
+    ("deep-tables.toml", "x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n"),
+])
+def test_deep_nesting_is_refused_not_a_crash(tmp_path, name, text):
+    path = write(tmp_path, text, name)
+    (found,) = _quick(lambda: errors_of(path))
+    assert "is nested more than 12 levels deep" in found and "RecursionError" not in found, found
+
+
+def test_duplicate_yaml_keys_are_refused_as_toml_refuses_them(tmp_path):
+    path = write(tmp_path, """
+        host:
+          url: http://10.0.0.5:8080
+        server:
+          port: 8080
+          port: 9090
+        host:
+          url: http://10.0.0.6:8080
+        """, "answers.yaml")
+    assert errors_of(path) == [
+        "answers.yaml:5: server.port: is given twice (first on line 4): keep one",
+        "answers.yaml:6: host: is given twice (first on line 1): keep one",
+    ]
+
+
+def test_an_answers_file_that_is_a_device_or_too_large_is_refused(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_text("# padding\n" * 200_000)
+    (found,) = errors_of(big)
+    assert found.startswith("big.toml: cannot be read: ") and "more than the 1024 KiB" in found, found
+    with pytest.raises(answers.AnswersInvalid) as caught:
+        _quick(lambda: answers.load("/dev/zero"))
+    assert caught.value.errors[0].message == ("cannot be read: /dev/zero is not a regular file (/dev/zero is a device "
+                                              "or kernel file)")
+
+
+def test_control_characters_are_refused_on_every_field_with_its_name(tmp_path, monkeypatch):
+    # A line break in sso.client_id once reached the env export as an extra `LICENSE=evil` line.
+    monkeypatch.setenv("T_DB_PASSWORD", "pass\x1b]0;owned\x07word")
+    path = write(tmp_path, """
+        [host]
+        url = "http://wandb.example.com\\r\\n:8080"
+        [sso]
+        provider = "oidc"
+        issuer = "https://idp.example.com/\\u001b[2J"
+        client_id = "wandb\\nLICENSE=evil"
+        [database]
+        provider = "mysql"
+        host = "db"
+        password = "env:T_DB_PASSWORD"
+        [server]
+        container_name = "wandb\\u001b[31m"
+        """)
+    found = errors_of(path)
+    tail = ": a setting is one line of printable text (type or paste it again, without line breaks or escape sequences)"
+    assert found == [
+        f"answers.toml:2: host.url: Server URL: contains a carriage return{tail}",
+        f"answers.toml:5: sso.issuer: Issuer: contains an escape character (ESC){tail}",
+        f"answers.toml:6: sso.client_id: Client ID: contains a line break{tail}",
+        f"answers.toml:10: database.password: Password: contains an escape character (ESC){tail}",
+        f"answers.toml:12: server.container_name: Container name: contains an escape character (ESC){tail}",
+    ], found
+    assert not any("\x1b" in line or "evil" in line for line in found)  # the value itself is never echoed

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import stat
 import subprocess
+import sys
 import textwrap
 import uuid
 from pathlib import Path
@@ -96,7 +99,8 @@ def test_check_with_warnings_exits_7_and_json_validates(tmp_path, home):
         [host]
         url = "http://localhost:8080"
         """)
-    result = cli(home, "check", "--answers", str(path), "--json")
+    # The settings' checks only: this machine's preflight is tested below (it needs Docker Engine in a known state).
+    result = cli(home, "check", "--answers", str(path), "--json", "--no-preflight")
     assert result.returncode == 7, result.stderr
     report = json.loads(result.stdout)
     jsonschema.validate(report, SCHEMA)
@@ -204,3 +208,88 @@ def test_sessions_copy_copies_values_and_secrets(tmp_path, home):
     out = tmp_path / "b.env"
     assert cli(home, "export", "--session", "b", "--format", "env", "--out", str(out), "--with-secrets").returncode == 0
     assert CANARY in out.read_text()
+
+
+def test_a_copy_killed_midway_leaves_no_half_session_and_a_retry_completes(tmp_path, home):
+    """`sessions copy` killed midway once left a session with 1-2 of 5 secrets, listed as normal, and a retry was
+    refused ("already exists")."""
+    import configparser
+    import signal
+    import time
+
+    store = SessionStore(home / "sessions")
+    session = store.create("a")
+    session.set_values("database", {"provider": "mysql", "mysql": {"host": "db"}})
+    session.set_values("cache", {"provider": "redis", "redis": {"host": "r"}})
+    session.set_values("slack", {"client_id": "1.2"})
+    session.set_values("storage", {"provider": "s3-compatible", "s3_compatible": {
+        "endpoint": "minio:9000", "bucket": "b", "access_key": "k"}})
+    store.save(session)
+    ids = ["license.key", "database.mysql.password", "cache.redis.password", "slack.secret",
+           "storage.s3_compatible.secret_key"]
+    for secret_id in ids:
+        store_secret(home, home.parent, PASS, "a", secret_id, f"{CANARY}-{secret_id}")
+    keyring_file = home / "keyring" / "secrets.cfg"
+
+    def target_secrets() -> int:
+        stored = configparser.RawConfigParser()
+        stored.read(keyring_file)
+        return len(stored.options("wandb_2Dlocal_2Dsetup_2Fb")) if stored.has_section("wandb_2Dlocal_2Dsetup_2Fb") \
+            else 0
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
+    env.update(WANDB_LOCAL_SETUP_HOME=str(home), WANDB_LOCAL_SETUP_KEYRING="cryptfile", HOME=str(home.parent),
+               WANDB_LOCAL_SETUP_PASSPHRASE=PASS)
+    copying = subprocess.Popen([sys.executable, "-m", "wizard", "sessions", "copy", "a", "b"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while target_secrets() < 1 and copying.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    copying.send_signal(signal.SIGKILL)
+    copying.wait(timeout=10)
+    assert 1 <= target_secrets() < len(ids)  # killed with part of the secrets copied
+    assert not store.exists("b") and "b" not in cli(home, "sessions", "list").stdout
+    retried = cli(home, "sessions", "copy", "a", "b")
+    assert retried.returncode == 0, retried.stderr
+    assert f"({len(ids)} secrets)" in retried.stdout and target_secrets() == len(ids)
+
+
+def test_exports_write_only_to_a_regular_file_or_a_new_path(tmp_path, home):
+    """As root, `export --with-secrets --out /dev/null` once replaced /dev/null with a 0600 file of secrets, and
+    `--out <directory>` ended in an unexpected IsADirectoryError."""
+    from wizard.exports import ExportRefused, check_destination
+
+    path = answers_file(tmp_path, """
+        [host]
+        url = "http://10.0.0.5:8080"
+        """)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    target = tmp_path / "real.env"
+    target.write_text("old\n")
+    link = tmp_path / "link.env"
+    link.symlink_to(target)
+    for out, message in [(tmp_path, "is a directory: give the path of the file to write inside it"),
+                         (fifo, "is not a regular file (a device, FIFO or socket)"),
+                         (link, "is a symbolic link: give the path of the file itself")]:
+        result = cli(home, "export", "--answers", str(path), "--format", "env", "--out", str(out), "--with-secrets")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"wandb-local-setup: {out} {message}"), result.stderr
+        assert "unexpected error" not in result.stderr
+    assert target.read_text() == "old\n" and link.is_symlink() and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    for device in ("/dev/null", "/dev/stdout"):  # checked without writing: the machine's own files stay as they are
+        with pytest.raises(ExportRefused):
+            check_destination(Path(device))
+    written = cli(home, "export", "--answers", str(path), "--format", "env", "--out", str(target))
+    assert written.returncode == 0 and "HOST=http://10.0.0.5:8080" in target.read_text()  # a regular file: replaced
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_an_export_refuses_a_value_it_cannot_write_literally():
+    # The settings refuse line breaks (wizard.draft); an export holds on its own for any configuration it is given.
+    from wizard import config as c, exports
+
+    cfg = c.InstallConfig(host=c.HostConfig.model_construct(url="http://a\nLICENSE=evil", reverse_proxy=False))
+    with pytest.raises(exports.ExportRefused, match="HOST cannot be written to an env file: its value contains a "
+                                                     "line break"):
+        exports.env_file(cfg, with_secrets=False)

@@ -102,7 +102,7 @@ def test_license_file_is_read_without_whitespace(tmp_path):
 
 @pytest.mark.parametrize("case, words", [
     ("missing", "does not exist"), ("directory", "is a directory"), ("empty", "is empty"),
-    ("large", "is 100 kB"), ("binary", "is not a text file"), ("unreadable", "permission denied"),
+    ("large", "is 100 KiB, more than the 64 KiB"), ("binary", "is not a text file"), ("unreadable", "permission denied"),
 ])
 def test_license_file_problems_have_clear_messages(tmp_path, case, words):
     path = tmp_path / "license"

@@ -195,5 +195,5 @@ def test_files_and_host_entries_are_checked_before_any_docker_change(docker_clie
         Mount("/dev/zero", "/etc/wandb-local-setup/gcs-key.json", "storage.gcs.credentials_file", secret=True)))
     files = _by_id(run_preflight(missing))["server.files"]
     assert files.status == Status.FAIL
-    assert "database.mysql.ca_file: the file" in files.message and "does not exist" in files.message
+    assert f"database.mysql.ca_file: {tmp_path / 'gone.pem'} does not exist." in files.message
     assert "storage.gcs.credentials_file: /dev/zero is not a regular file" in files.message

@@ -80,6 +80,13 @@ def test_show_masks_secrets_and_prints_the_environment(home):
     assert canary not in result.stdout + result.stderr
     assert "HOST=https://wandb.example.com" in result.stdout
     assert "MYSQL=mysql://wandb:********@db.internal:3306/wandb_local?tls=preferred" in result.stdout
+    # What the keyring really holds, for the providers in use only (it once said "kept in the keyring" for all).
+    assert "  database.mysql.password: (secret, stored in the keyring)" in result.stdout
+    assert "  license.key: (secret, not stored)" in result.stdout
+    assert "sso.okta" not in result.stdout and "storage.s3" not in result.stdout and "cache.redis" not in result.stdout
+    wrong = cli(home, "sessions", "show", "prod", passphrase="not the passphrase")
+    assert wrong.returncode == 0 and "secrets not read" in wrong.stderr
+    assert "  database.mysql.password: (secret, not read (the keyring could not be opened))" in wrong.stdout
 
 
 def test_show_lists_what_is_missing(home):
@@ -99,13 +106,14 @@ def test_show_unknown_session(home):
     assert "nope" in result.stderr
 
 
-def test_show_corrupt_session_is_kept_aside(home):
+def test_show_changes_nothing_even_for_a_corrupt_session(home):
+    # `show` is read-only: it once renamed a corrupt file aside (the wizard does that when the session is opened).
     (home / "sessions").mkdir(parents=True)
     (home / "sessions" / "bad.json").write_text("[1, 2")
     result = cli(home, "sessions", "show", "bad")
     assert result.returncode == 4
-    assert "bad.json.corrupt-" in result.stderr
-    assert list((home / "sessions").glob("bad.json.corrupt-*"))
+    assert "The file is left as it is" in result.stderr and "bad.json" in result.stderr
+    assert sorted(p.name for p in (home / "sessions").iterdir() if not p.name.endswith(".lock")) == ["bad.json"]
 
 
 def test_delete_removes_the_file_and_the_keyring_entries(home):

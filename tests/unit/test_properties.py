@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from wizard import answers, config, draft, exports, render, validators
 from wizard.steps import CONFIG_STEPS, step_title
+from wizard.validators import control_character
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -85,8 +86,8 @@ def test_answers_parser_only_raises_answers_invalid(text):
 
 @FAST
 @given(
-    password=st.text(min_size=1, max_size=40).filter(lambda s: s.strip() and "\n" not in s and "\r" not in s),
-    extra=st.lists(st.text(max_size=40).filter(lambda s: not any(c in s for c in "\n\r\0")), max_size=3),
+    password=st.text(min_size=1, max_size=40).filter(lambda s: s.strip() and not control_character(s)),
+    extra=st.lists(st.text(max_size=40).filter(lambda s: not control_character(s)), max_size=3),
     port=st.integers(1, 65535),
 )
 def test_any_valid_configuration_round_trips_through_the_env_file(password, extra, port):

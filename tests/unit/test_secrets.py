@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
 import stat
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -259,7 +261,9 @@ def test_encrypted_file_round_trip_keeps_no_plain_secret(state_home, tmp_path, m
 
     assert stat.S_IMODE(choice.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(choice.path.parent.stat().st_mode) == 0o700
-    assert sorted(p.name for p in choice.path.parent.iterdir()) == ["secrets.cfg"]
+    # The file and its (empty) lock file: no temporary file left behind.
+    assert sorted(p.name for p in choice.path.parent.iterdir()) == ["secrets.cfg", "secrets.cfg.lock"]
+    assert (choice.path.parent / "secrets.cfg.lock").read_bytes() == b""
     assert files_holding(state_home, value) == [] and files_holding(home, value) == []
     assert files_holding(state_home, PASSPHRASE) == []
 
@@ -278,7 +282,7 @@ def test_wrong_passphrase_is_refused_and_the_file_survives(prepared_cryptfile):
     assert store.get(TEMPLATE_SESSION, "license.key") == values["license.key"]
 
 
-def test_encrypted_file_delete_all_and_failed_save(prepared_cryptfile):
+def test_encrypted_file_delete_all_and_failed_save(prepared_cryptfile, monkeypatch):
     path, values = prepared_cryptfile
     store = secrets.open_store(backend="cryptfile", passphrase=PASSPHRASE)
     store.delete_all(TEMPLATE_SESSION, ["license.key", "database.password"])
@@ -286,7 +290,11 @@ def test_encrypted_file_delete_all_and_failed_save(prepared_cryptfile):
     store.delete(TEMPLATE_SESSION, "license.key")  # already gone: not an error
 
     before = path.read_bytes()
-    path.with_name("secrets.cfg.tmp").mkdir()  # the atomic write cannot create its temporary file
+
+    def disk_full(*args, **kwargs):  # a hand-written fault: as root, no permission keeps a file from being created
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("tempfile.mkstemp", disk_full)  # the atomic write cannot create its temporary file
     value = canary()
     with pytest.raises(SecretsError) as caught:
         store.set(TEMPLATE_SESSION, "license.key", value)
@@ -345,3 +353,44 @@ def test_plaintext_only_when_named_and_always_with_a_warning(state_home, monkeyp
     for session, secret_id in (("", "license.key"), ("plain", ""), ("plain", "bad\nid")):
         with pytest.raises(ValueError):
             store.get(session, secret_id)
+
+
+def test_concurrent_writers_lose_no_secret(tmp_path):
+    """Six wizards writing one encrypted keyring file at once (six `apply` of different sessions once lost secrets
+    and failed with FileNotFoundError on a shared temporary name): every secret of every writer is there after."""
+    state, home = tmp_path / "state", tmp_path / "home"
+    home.mkdir()
+    code = ("import os, sys, time\nfrom pathlib import Path\nfrom wizard import secrets\n"
+            "store = secrets.open_store('cryptfile', passphrase=os.environ['WANDB_LOCAL_SETUP_PASSPHRASE'])\n"
+            "Path(sys.argv[2], 'ready-' + sys.argv[1]).touch()\n"
+            "while not Path(sys.argv[2], 'go').exists():\n    time.sleep(0.01)\n"  # all unlocked: write at once
+            "for i in range(10):\n    store.set(sys.argv[1], f'secret.{i}', f'CANARY-{sys.argv[1]}-{i}')\n")
+    env = dict(os.environ, WANDB_LOCAL_SETUP_HOME=str(state), HOME=str(home), WANDB_LOCAL_SETUP_PASSPHRASE="pw")
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    (flags / "go").touch()
+    subprocess.run([sys.executable, "-c", code, "first", str(flags)], env=env, check=True, timeout=60)  # the file
+    (flags / "go").unlink()
+    writers = [subprocess.Popen([sys.executable, "-c", code, f"s{n}", str(flags)], env=env, stderr=subprocess.PIPE,
+                                text=True) for n in range(6)]
+    deadline = time.monotonic() + 90
+    while len(list(flags.glob("ready-s*"))) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (flags / "go").touch()
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * 6, errors
+    # Every entry is in the file (counted without decrypting: each decryption takes a key derivation), and the last
+    # of each writer decrypts to its value.
+    import configparser
+
+    stored = configparser.RawConfigParser()
+    stored.read(state / "keyring" / "secrets.cfg")
+    entries = {section: set(stored.options(section)) for section in stored.sections()}
+    assert sum(len(options) for section, options in entries.items() if section.endswith(tuple(
+        f"_2Fs{n}" for n in range(6)))) == 60, entries  # 6 writers x 10 secrets (section: service, escaped)
+    reader = subprocess.run([sys.executable, "-c", "from wizard import secrets\n"
+                             "store = secrets.open_store('cryptfile', passphrase='pw')\n"
+                             "print(sum(store.get(f's{n}', 'secret.9') == f'CANARY-s{n}-9' for n in range(6)))"],
+                            env=env, check=True, timeout=60, capture_output=True, text=True)
+    assert reader.stdout.strip() == "6"
+    assert not list((state / "keyring").glob("*.tmp"))

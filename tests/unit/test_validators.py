@@ -47,6 +47,16 @@ GOOD: dict[str, list[tuple[tuple, object]]] = {
         (("ENABLE_REGISTRY_UI",), False),
         (("SESSION_LENGTH",), False),
     ],
+    "control_character": [
+        (("wandb.example.com",), ""),
+        (("pässwörd with spaces €",), ""),
+        (("a\nb",), "contains a line break: a setting is one line of printable text (type or paste it again, "
+                     "without line breaks or escape sequences)"),
+        (("\x1b[31mred",), "contains an escape character (ESC): a setting is one line of printable text (type or "
+                          "paste it again, without line breaks or escape sequences)"),
+        (("x\x9by",), "contains the control character U+009B: a setting is one line of printable text (type or "
+                     "paste it again, without line breaks or escape sequences)"),
+    ],
     "is_ip": [
         (("10.0.0.5",), True),
         (("2001:db8::5",), True),
@@ -341,7 +351,7 @@ BAD: dict[str, list[tuple[tuple, tuple[str, ...]]]] = {
 }
 
 # Functions with nothing to refuse (they normalise or answer a question).
-NO_BAD_VALUES = {"stripped", "is_ip", "is_loopback_host", "looks_secret"}
+NO_BAD_VALUES = {"control_character", "stripped", "is_ip", "is_loopback_host", "looks_secret"}
 
 
 def _public_functions() -> set[str]:

@@ -12,6 +12,7 @@ import os
 from datetime import datetime, timezone
 from typing import Any
 
+from wizard.small_files import read_small
 from wizard.checks.engine import CheckContext, CheckResult, Status, register
 from wizard.checks.net import truncate
 from wizard.config import decode_license
@@ -35,22 +36,7 @@ def read_license_file(path: str) -> str:
     path = os.path.expanduser(path.strip())
     if not path:
         raise ValueError("enter the path of the file holding the license")
-    try:
-        size = os.path.getsize(path)
-        if os.path.isdir(path):
-            raise ValueError(f"{path} is a directory: give the license file inside it")
-        if size > MAX_LICENSE_FILE:
-            raise ValueError(f"{path} is {size // 1024} kB: a license is a few kB of text, is this the right file?")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_LICENSE_FILE + 1)
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist") from None
-    except PermissionError:
-        raise ValueError(f"{path} cannot be read: permission denied (run as a user who may read it)") from None
-    except IsADirectoryError:
-        raise ValueError(f"{path} is a directory: give the license file inside it") from None
-    except OSError as exc:
-        raise ValueError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    raw = read_small(path, MAX_LICENSE_FILE)  # a regular file of a few kB: not a device, a FIFO or /proc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

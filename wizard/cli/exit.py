@@ -34,7 +34,7 @@ def describe_invalid(exc: BaseException) -> tuple[Exit, str] | None:
 
 def describe_failure(exc: BaseException) -> tuple[Exit, str]:
     """Exit code and one clear message for an error that ends the command."""
-    from wizard import secrets, session
+    from wizard import exports, secrets, session
 
     invalid = describe_invalid(exc)
     if invalid:
@@ -49,6 +49,8 @@ def describe_failure(exc: BaseException) -> tuple[Exit, str]:
         return Exit.USAGE, str(exc)
     if isinstance(exc, secrets.SecretsError):
         return Exit.KEYRING, str(exc)
+    if isinstance(exc, exports.ExportRefused):
+        return Exit.USAGE, str(exc)
     if isinstance(exc, session.SessionError):
         return Exit.FAILED, str(exc)
     return Exit.FAILED, f"unexpected error ({type(exc).__name__}: {exc}). Set {DEBUG_ENV}=1 for details."

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from wizard import secrets
 from wizard.cli.exit import Exit
 from wizard.lazy import lazy_module
-from wizard.session import SessionNotFound, SessionStore
-from wizard.steps import CONFIG_STEPS, step_title
+from wizard.session import SessionExists, SessionNotFound, SessionStore
+from wizard.steps import CONFIG_STEPS, provider_key, step_title
 
 if TYPE_CHECKING:
     from wizard import draft, render, sources
@@ -64,7 +64,9 @@ def _list(store: SessionStore, args: argparse.Namespace) -> int:
 
 
 def _show(store: SessionStore, args: argparse.Namespace) -> int:
-    session = store.load(args.name)
+    """Read-only: a corrupt file stays where it is; each secret of the providers in use is said stored or not."""
+    session = store.read(args.name)
+    stored = _stored_secrets(session.name, session.values)
     print(f"Session {session.name} (created {session.created}, last edited {session.updated})")
     for step in CONFIG_STEPS:
         status = session.status(step)
@@ -72,10 +74,12 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
         print(f"\n[{status.symbol} {status.value}] {step_title(step)}" + (f": {message}" if message else ""))
         values = session.values.get(step, {})
         _print_values(values, "  ")
-        for secret_id in draft.secret_ids(step):
-            print(f"  {secret_id}: (secret, kept in the keyring)")
+        for secret_id in _secrets_in_use(step, values, session.values):
+            where = ("not read (the keyring could not be opened)" if stored is None
+                     else "stored in the keyring" if secret_id in stored else "not stored")
+            print(f"  {secret_id}: (secret, {where})")
     try:
-        cfg = draft.build_config(session.values, _stored_secrets(session.name, session.values))
+        cfg = draft.build_config(session.values, stored or {})
     except draft.ConfigErrors as exc:
         print("\nThe configuration is not complete yet:")
         for error in exc.errors:
@@ -89,13 +93,23 @@ def _show(store: SessionStore, args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def _stored_secrets(name: str, values: dict) -> dict[str, str]:
-    """The session's secrets, or {} when the keyring cannot be opened (show still lists the values)."""
+def _stored_secrets(name: str, values: dict) -> dict[str, str] | None:
+    """The session's secrets, or None when the keyring cannot be opened (show still lists the values)."""
     try:
         return sources.open_keyring().get_all(name, draft.secret_ids_for(values))
     except secrets.SecretsError as exc:
         print(f"(secrets not read: {exc})", file=sys.stderr)
-        return {}
+        return None
+
+
+def _secrets_in_use(step: str, values: dict, all_values: dict) -> list[str]:
+    """The step's secret ids for the provider it uses (a provider step) or all of them (the others)."""
+    ids = [secret_id for secret_id in draft.secret_ids_for(all_values) if secret_id.split(".")[0] == step]
+    default = draft.default_provider(step)
+    if default is None:  # not a provider step
+        return ids
+    chosen = provider_key(str(values.get("provider") or default))
+    return [secret_id for secret_id in ids if secret_id.split(".")[1] == chosen]
 
 
 def _print_values(values: dict, indent: str) -> None:
@@ -135,7 +149,7 @@ def _export(store: SessionStore, args: argparse.Namespace) -> int:
     """An answers file for a session: its values, and `keyring:` references for the secrets it has."""
     from wizard import answers, exports
 
-    session = store.load(args.name)
+    session = store.read(args.name)
     present = set(sources.open_keyring().get_all(args.name, draft.secret_ids_for(session.values)))
     text = answers.to_toml(session.values, session.name, present)
     exports.write([exports.ExportFile(Path(args.out), text, False)])
@@ -144,10 +158,20 @@ def _export(store: SessionStore, args: argparse.Namespace) -> int:
 
 
 def _copy(store: SessionStore, args: argparse.Namespace) -> int:
+    """The secrets first, the session file last: a copy killed midway leaves no session that looks complete, and a
+    retry clears what it left in the keyring. The target's lock keeps a second copy to that name out meanwhile."""
     keyring = sources.open_keyring()
-    found = keyring.get_all(args.source, draft.secret_ids_for(store.load(args.source).values))
-    store.copy(args.source, args.target)
-    for secret_id, value in found.items():
-        keyring.set(args.target, secret_id, value)
+    ids = draft.secret_ids_for(store.load(args.source).values)
+    found = keyring.get_all(args.source, ids)
+    lock = store.lock(args.target)
+    try:
+        if store.exists(args.target):
+            raise SessionExists(f"A session named '{args.target}' already exists: pick another name.")
+        keyring.delete_all(args.target, sorted(set(draft.secret_ids()) | set(ids)))  # an unfinished copy's
+        for secret_id, value in found.items():
+            keyring.set(args.target, secret_id, value)
+        store.copy(args.source, args.target)
+    finally:
+        lock.release()
     print(f"copied session '{args.source}' to '{args.target}' ({len(found)} secrets)")
     return Exit.OK

@@ -92,7 +92,7 @@ class WizardFlow:
         """A session as saved, without its lock, for the headless `check` and `export` (the wizard may have it
         open meanwhile): its configuration is built as the wizard builds it; nothing is ever written."""
         store = store or SessionStore()
-        flow = cls(store, store.load(name), None, resumed=True)
+        flow = cls(store, store.read(name), None, resumed=True)
         flow.read_only = True
         return flow
 

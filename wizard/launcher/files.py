@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from pathlib import Path
 from typing import Any, Iterable
 
 from wizard.container import SERVER_UID, Mount
+from wizard.small_files import read_small
 from wizard.launcher.errors import OperationFailed
 
 MAX_FILE_BYTES = 64 * 1024  # a CA bundle or a key is far smaller
@@ -27,26 +27,11 @@ class FileProblem(OperationFailed):
 
 def read_source(mount: Mount) -> bytes:
     """The file's content; FileProblem naming the setting when it is missing, special, too large or unreadable."""
-    path = mount.source
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise FileProblem(f"{mount.setting}: the file {path} does not exist.",
-                          "Correct the path on its step; the file must be on this machine.") from None
-    except OSError as exc:
-        raise FileProblem(f"{mount.setting}: the file {path} cannot be read ({exc.strerror}).",
-                          "Check the path and its permissions.") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise FileProblem(f"{mount.setting}: {path} is not a regular file.", "Give the path of the file itself.")
-    if info.st_size > MAX_FILE_BYTES:
-        raise FileProblem(f"{mount.setting}: {path} is {info.st_size} bytes, more than a certificate or key file "
-                          f"({MAX_FILE_BYTES // 1024} KiB at most).", "Check that it is the right file.")
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise FileProblem(f"{mount.setting}: the file {path} cannot be read by this user ({exc.strerror}).",
-                          "Run the wizard as a user who can read it, or make it readable to you.") from None
+        return read_small(mount.source, MAX_FILE_BYTES)
+    except ValueError as exc:
+        raise FileProblem(f"{mount.setting}: {exc}.", "Give the path of the file itself (a certificate or key file "
+                          "on this machine, readable by this user), on its step.") from None
 
 
 def check_sources(mounts: Iterable[Mount]) -> list[str]:

@@ -119,11 +119,11 @@ def labels(spec: LaunchSpec) -> dict[str, str]:
 
 
 def config_hash(spec: LaunchSpec) -> str:
-    """sha256 over canonical JSON of the settings and the environment, stable across runs and machines.
+    """sha256 over canonical JSON of the settings and the environment with its secrets masked (a URL keeps its
+    shape: user, host, port and options count, the password does not), stable across runs and machines.
 
-    It is one-way, so a secret cannot be read back from the label. It is unsalted, so a guessable secret could in
-    principle be confirmed against it by someone who knows every other value; such a person can already
-    `docker inspect` the container, which shows the environment in clear: the label adds no exposure.
+    No secret value enters it: a label anyone with `docker ps` rights reads could otherwise confirm a guessed
+    password offline, given the other values. A change of a secret alone therefore leaves it as it is.
     """
     payload = {
         "image": spec.image,
@@ -133,7 +133,7 @@ def config_hash(spec: LaunchSpec) -> str:
         "port": spec.port,
         "volume": spec.volume,
         "restart_policy": spec.restart_policy,
-        "environment": {k: str(v) for k, v in sorted(spec.environment.items())},
+        "environment": dict(sorted(masked_environment(spec.environment, spec.secret_names).items())),
     }
     if spec.mounts or spec.extra_hosts:  # absent before v1 knew them: older containers keep their hash
         from wizard.launcher.files import content_digests

@@ -29,6 +29,9 @@ CheckImpl = Callable[["CheckContext", Any], AsyncIterator["CheckResult"]]
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
     PROVIDER: ClassVar[Provider | None] = None  # set by the provider whose settings these are
+    # Fields whose value may be pasted wrapped over lines (their validator removes all whitespace): line breaks and
+    # tabs are no control characters there (wizard.draft).
+    WRAPPED: ClassVar[frozenset[str]] = frozenset()
 
     def render(self, out: Parts) -> None:
         """Put what this section gives the server container into `out`: its provider's `render` (the License, Host
