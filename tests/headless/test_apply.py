@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import textwrap
 import time
 import uuid
@@ -283,3 +284,82 @@ def test_a_plaintext_keyring_named_explicitly_works_for_every_command_with_a_war
     assert shown.returncode == 0, shown.stderr
     assert "NOT encrypted" in shown.stderr and license_key not in shown.stdout + shown.stderr
     assert (home / "keyring" / "plaintext-secrets.cfg").exists()
+
+
+RELAUNCH_STEPS = {  # what `apply` prints as it reaches each step of a replacement
+    "rename": "- Setting the running server aside as ",
+    "stop": "- Stopping ",
+    "create": "- Creating the container ",
+    "start": "- Starting ",
+    "wait": "- Waiting for the new ",
+}
+
+
+def test_a_relaunch_interrupted_at_any_step_by_any_signal_leaves_the_server_running(
+        tmp_path, home, docker_client, docker_names, standin_image):  # noqa: F811
+    """A relaunch (`apply` on a running install) killed right after each step it prints, by SIGINT, SIGTERM,
+    SIGHUP or SIGKILL. It once left the server renamed `<name>-previous-<time>` (and the next apply stopped on "port
+    taken"), or down after a failed restore. Now: after a signal it can handle, the old server is back at once;
+    after SIGKILL, the next start finishes or undoes the replacement. Either way one server runs, under its name,
+    with its volume."""
+    import signal
+
+    port = free_port()
+    license_key = make_license()
+    name, volume = docker_names("server"), docker_names("data")
+    env = {"WANDB_LOCAL_SETUP_HOME": str(home), "WANDB_LOCAL_SETUP_KEYRING": "cryptfile", "HOME": str(home.parent),
+           "WANDB_LOCAL_SETUP_PASSPHRASE": PASS, "T_LICENSE": license_key}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}, **env}
+
+    def answers(run: int) -> Path:
+        path = _answers(tmp_path, docker_names, standin_image, port)
+        path.write_text(path.read_text() + textwrap.dedent(f"""
+            [[server.extra_env]]
+            name = "STANDIN_READY_DELAY"
+            value = "2"
+            [[server.extra_env]]
+            name = "GORILLA_RUN"
+            value = "{run}"
+            """))
+        return path
+
+    def one_server_runs(run: int | None) -> None:
+        ours = docker_client.containers.list(all=True, filters={"name": name})
+        assert [c.name for c in ours] == [name], [c.name for c in ours]  # no `-previous-` left, no second one
+        (container,) = ours
+        assert container.status == "running"
+        assert [m.get("Name") for m in container.attrs["Mounts"]] == [volume]
+        if run is not None:
+            assert f"GORILLA_RUN={run}" in container.attrs["Config"]["Env"]
+
+    first = cli(home, "apply", "--answers", str(answers(0)), "--skip-checks", env_extra={"T_LICENSE": license_key})
+    assert first.returncode == 0, first.stdout + first.stderr
+    run = 0
+    problems = []
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
+        for step, marker in RELAUNCH_STEPS.items():
+            run += 1
+            relaunch = subprocess.Popen([sys.executable, "-m", "wizard", "apply", "--answers", str(answers(run)),
+                                         "--skip-checks"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+            seen = []
+            for line in relaunch.stdout:
+                seen.append(line)
+                if line.startswith(marker):
+                    relaunch.send_signal(sig)
+                    break
+            out, err = relaunch.communicate(timeout=120)
+            case = f"{signal.Signals(sig).name} at {step}"
+            try:
+                assert any(line.startswith(marker) for line in seen), f"{case}: never reached: {''.join(seen)}"
+                if sig != signal.SIGKILL:
+                    assert relaunch.returncode == 128 + sig, f"{case}: exit {relaunch.returncode}: {err}"
+                    one_server_runs(run - 1)  # the old server is back, as it was
+                # The next start: finishes or undoes what was cut short, then relaunches with the new settings.
+                again = cli(home, "apply", "--answers", str(answers(run)), "--skip-checks",
+                            env_extra={"T_LICENSE": license_key})
+                assert again.returncode == 0, f"{case}: next apply: {again.stdout}{again.stderr}"
+                one_server_runs(run)
+            except AssertionError as problem:
+                problems.append(str(problem))
+    assert not problems, "\n".join(problems)

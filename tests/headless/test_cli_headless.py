@@ -293,3 +293,52 @@ def test_an_export_refuses_a_value_it_cannot_write_literally():
     with pytest.raises(exports.ExportRefused, match="HOST cannot be written to an env file: its value contains a "
                                                      "line break"):
         exports.env_file(cfg, with_secrets=False)
+
+
+def test_ctrl_c_ends_check_at_once_and_quietly(tmp_path, home):
+    """`check` took 14.9 s to exit after Ctrl-C at --timeout 10 (a check blocked on a connection that never
+    answers holds its thread), and a SIGINT at the wrong moment printed event-loop warnings."""
+    import signal
+    import threading
+    import time
+
+    from tests.services.host_address import machine_address
+
+    silent = socket.socket()  # accepts, never answers: a MySQL and a Redis that hang
+    silent.bind((machine_address(), 0))
+    silent.listen(16)
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.extend(iter(lambda: silent.accept()[0], None)), daemon=True).start()
+    host, port = silent.getsockname()
+    path = answers_file(tmp_path, f"""
+        [database]
+        provider = "mysql"
+        host = "{host}"
+        port = {port}
+        password = "env:T_PW"
+        [cache]
+        provider = "redis"
+        host = "{host}"
+        port = {port}
+        """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}
+    env.update(WANDB_LOCAL_SETUP_HOME=str(home), HOME=str(home.parent), T_PW="pw", PYTHONWARNINGS="default")
+    try:
+        checking = subprocess.Popen([sys.executable, "-m", "wizard", "check", "--answers", str(path), "--timeout",
+                                     "20", "--no-preflight"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+        deadline = time.monotonic() + 30
+        while len(accepted) < 2 and time.monotonic() < deadline:  # both checks are connected and waiting
+            time.sleep(0.05)
+        assert len(accepted) >= 2
+        interrupted = time.monotonic()
+        checking.send_signal(signal.SIGINT)
+        out, err = checking.communicate(timeout=30)
+        took = time.monotonic() - interrupted
+    finally:
+        silent.close()
+        for connection in accepted:
+            connection.close()
+    assert checking.returncode == 130
+    assert took < 1.0, f"{took:.1f} s after Ctrl-C"
+    assert err.strip().splitlines() == ["Interrupted: everything entered up to the last field left is saved."], err

@@ -34,7 +34,7 @@ from wizard.launcher import (
     recover_access,
     upgrade,
 )
-from wizard.launcher.spec import LABEL_CONFIG_HASH
+from wizard.launcher.spec import LABEL_CONFIG_HASH, LABEL_MANAGED
 
 FAST = Options(ready_timeout=20, poll_interval=0.2, stop_timeout=5, after_timeout=2)
 SHORT = Options(ready_timeout=2, poll_interval=0.2, stop_timeout=5, after_timeout=2)
@@ -234,3 +234,34 @@ def test_destroy_needs_the_volume_name_typed_exactly(docker_client, docker_names
     assert result.removed_containers == (spec.container_name,) and result.removed_volume == spec.volume
     assert _containers(docker_client, spec) == []
     assert docker_client.volumes.list(filters={"name": spec.volume}) == []
+
+
+def test_an_interrupted_replacement_is_finished_or_undone_at_the_next_start(docker_client, docker_names,  # noqa: F811
+                                                                           standin_image):  # noqa: F811
+    """What a SIGKILL (or a reboot) mid-replacement leaves, put right by the next launch: the server set aside
+    comes back under its name; or, when the new one already answers, only the cleanup is finished."""
+    from wizard.launcher.operations import finish_interrupted
+
+    spec = standin_spec(docker_names, standin_image)
+    assert launch(spec, client=docker_client, options=FAST).ok
+    server = docker_client.containers.get(spec.container_name)
+    aside = f"{spec.container_name}-previous-20261201T120000Z"
+    server.rename(aside)  # killed right after "Setting the running server aside", before anything else
+    events = []
+    said = finish_interrupted(docker_client, spec, events.append)
+    assert said == (f"An interrupted relaunch had set {spec.container_name} aside as {aside}: it is back under its "
+                    "name and running.")
+    assert [e.phase for e in events] == ["recover"]
+    back = docker_client.containers.get(spec.container_name)
+    assert back.id == server.id and back.status == "running"
+    assert finish_interrupted(docker_client, spec) == ""  # nothing left to do
+
+    # Killed after the new server got ready, before the cleanup: the new one stays, the old one goes.
+    stale = docker_client.containers.run(standin_image, name=aside, detach=True,
+                                         labels={LABEL_MANAGED: "true"}, command=["sleep", "600"])
+    said = finish_interrupted(docker_client, spec)
+    assert said.startswith(f"An interrupted relaunch had replaced {spec.container_name} already: removed ")
+    assert [c.name for c in docker_client.containers.list(all=True, filters={"name": spec.container_name})] == [
+        spec.container_name]
+    assert docker_client.containers.get(spec.container_name).id == server.id
+    assert stale.id not in {c.id for c in docker_client.containers.list(all=True)}

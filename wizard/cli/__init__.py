@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from wizard import __version__
 from wizard.cli import apply, check, export, sessions
-from wizard.cli.exit import DEBUG_ENV, Exit, describe_failure
+from wizard.cli.exit import DEBUG_ENV, Terminated, describe_failure
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_at_once(code: int) -> NoReturn:
+    """Ctrl-C ends the command now. Every `finally` has run (sessions saved and unlocked); what is skipped is the
+    interpreter's shutdown, which would wait for a check blocked in a thread (a connection that never answers) until
+    its timeout, and print warnings about the event loop it interrupted."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -37,9 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return open_wizard(args.session, new=args.new)
         return args.run(args)
-    except KeyboardInterrupt:
-        print("\nInterrupted: everything entered up to the last field left is saved.", file=sys.stderr)
-        return Exit.INTERRUPTED
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+        print(f"\nInterrupted{name}: everything entered up to the last field left is saved.", file=sys.stderr)
+        _exit_at_once(128 + signum)
     except Exception as exc:  # never a traceback in front of the user
         code, message = describe_failure(exc)
         print(f"wandb-local-setup: {message}", file=sys.stderr)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
 from wizard.cli.common import (
     DEFAULT_SESSION, add_check_arguments, add_inline_secrets_argument, failed, launch_spec, preflight, run_checks,
 )
-from wizard.cli.exit import Exit
+from wizard.cli.exit import Exit, Terminated
 from wizard.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -94,7 +96,8 @@ def _launch(spec: LaunchSpec, options: Options) -> int:
     from wizard import launcher
     from wizard.text import printable
 
-    result = launcher.launch(spec, on_event=_print_event, options=options)
+    with _signals_interrupt():
+        result = launcher.launch(spec, on_event=_print_event, options=options)
     print(printable(result.message))
     if result.ok:
         for line in (result.after.next_steps if result.after else ()):
@@ -105,6 +108,21 @@ def _launch(spec: LaunchSpec, options: Options) -> int:
     for line in result.last_logs:
         print(f"  | {printable(line)}", file=sys.stderr)
     return Exit.FAILED
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a `kill`, a closed SSH session) interrupt the launch as Ctrl-C does: a replacement under
+    way then puts the old server back before the command ends (their default would end it on the spot)."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _print_event(event: LaunchEvent) -> None:

@@ -79,8 +79,17 @@ def run_checks(source: sources.Source, args: argparse.Namespace) -> list[report.
     def progress(done: int, total: int, result: CheckResult) -> None:
         print(f"\rchecking: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    return asyncio.run(check_all(source.cfg, timeout=args.timeout, ca_file=args.ca_file, insecure=args.insecure,
-                                 progress=progress if sys.stderr.isatty() else None))
+    # Not asyncio.run: on Ctrl-C it waits for every thread of the checks to end, and a check blocked on a connection
+    # that never answers ends only at its timeout. Here Ctrl-C leaves them to the exit (wizard.cli._exit_at_once).
+    loop = asyncio.new_event_loop()
+    try:
+        reports = loop.run_until_complete(check_all(
+            source.cfg, timeout=args.timeout, ca_file=args.ca_file, insecure=args.insecure,
+            progress=progress if sys.stderr.isatty() else None))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        return reports
+    finally:
+        loop.close()
 
 
 def checks_exit(reports: list[report.StepReport]) -> Exit:

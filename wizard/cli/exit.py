@@ -18,7 +18,16 @@ class Exit(IntEnum):
     WARNINGS = 7  # checks passed with warnings
     CHECKS_FAILED = 8  # checks failed (nothing launched)
     INVALID = 9  # invalid answers file or incomplete configuration
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGTERM: 143, SIGHUP: 129 during a launch, which puts the old server back first)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP while a command changes the server: handled as Ctrl-C is, so the launcher's rollback runs
+    (by default the process would just end, the server set aside)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def describe_invalid(exc: BaseException) -> tuple[Exit, str] | None:

@@ -95,6 +95,7 @@ def launch(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
            cancel: threading.Event | None = None, pull: str = "missing") -> LaunchResult:
     """Start the server for `spec`. If this wizard's container already exists, this is `reconfigure`."""
     client = _client(client, base_url)
+    finish_interrupted(client, spec, on_event)
     existing = get_container(client, spec.container_name)
     if existing is not None:
         if not describe_container(existing).managed:
@@ -120,6 +121,7 @@ def reconfigure(spec: LaunchSpec, *, client: Any = None, base_url: str | None = 
                 cancel: threading.Event | None = None) -> LaunchResult:
     """Recreate the container with `spec` (new environment, same volume); the old one comes back on failure."""
     client = _client(client, base_url)
+    finish_interrupted(client, spec, on_event)
     existing = get_container(client, spec.container_name)
     if existing is None:
         return launch(spec, client=client, on_event=on_event, options=options, cancel=cancel)
@@ -134,6 +136,7 @@ def upgrade(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None
             cancel: threading.Event | None = None) -> LaunchResult:
     """Pull the newest image for the spec's tag; if the container runs another image, recreate it (with rollback)."""
     client = _client(client, base_url)
+    finish_interrupted(client, spec, on_event)
     existing = get_container(client, spec.container_name)
     if existing is not None and not describe_container(existing).managed:
         raise conflict_error(client, spec.container_name)
@@ -183,15 +186,15 @@ def _replace(client: Any, spec: LaunchSpec, old: Any, action: str, on_event: Eve
     prepare_volume(client, spec, on_event)
     previous_name = f"{spec.container_name}-previous-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     emit(on_event, Step("rename", f"Setting the running server aside as {previous_name}"))
-    try:
-        old.rename(previous_name)
-    except Exception as exc:
-        raise OperationFailed(f"{spec.container_name} could not be renamed: {docker_error_text(exc)}",
-                              "Nothing was changed. Try again; `docker ps -a` shows the container.") from None
-    _set_restart_policy(old, "no")  # a daemon restart must not bring it back on the same port meanwhile
-    emit(on_event, Step("stop", f"Stopping {previous_name} (up to {options.stop_timeout} s)"))
     new = None
-    try:
+    try:  # from here on, any interruption (Ctrl-C, SIGTERM, SIGHUP) puts the old server back
+        try:
+            old.rename(previous_name)
+        except Exception as exc:
+            raise OperationFailed(f"{spec.container_name} could not be renamed: {docker_error_text(exc)}",
+                                  "Nothing was changed. Try again; `docker ps -a` shows the container.") from None
+        _set_restart_policy(old, "no")  # a daemon restart must not bring it back on the same port meanwhile
+        emit(on_event, Step("stop", f"Stopping {previous_name} (up to {options.stop_timeout} s)"))
         _stop_quietly(old, options.stop_timeout)
         new = create_container(client, spec, on_event)
         start_container(client, new, spec, on_event)  # removes `new` itself when it cannot start
@@ -223,19 +226,66 @@ def _replace(client: Any, spec: LaunchSpec, old: Any, action: str, on_event: Eve
 def _restore(client: Any, old: Any, old_info: Any, spec: LaunchSpec, on_event: EventCallback | None) -> bool:
     emit(on_event, Step("restore", f"Restoring the previous {spec.container_name}"))
     try:
-        leftover = get_container(client, spec.container_name)
-        if leftover is not None and leftover.id != old.id:
-            remove_quietly(leftover)
-        old.rename(spec.container_name)
-        _set_restart_policy(old, old_info.restart_policy)
-        if old_info.running:
-            old.start()
+        _put_back(client, old, spec.container_name, old_info.restart_policy, start=old_info.running)
         return True
     except Exception as exc:
         emit(on_event, Step("restore", f"The previous container could not be restored ({docker_error_text(exc)}): "
                                        f"run `docker rename {old.name} {spec.container_name}` and "
                                        f"`docker start {spec.container_name}`"))
         return False
+
+
+def _put_back(client: Any, old: Any, name: str, restart_policy: str, start: bool) -> None:
+    """`old` under `name` again (removing a container of ours that took the name), with its restart policy."""
+    from docker.errors import APIError
+
+    old.reload()
+    for attempt in range(3):  # a create interrupted in flight can still reach the engine a moment later
+        leftover = get_container(client, name)
+        if leftover is not None and leftover.id != old.id:
+            remove_quietly(leftover)
+        if old.name == name:
+            break
+        try:
+            old.rename(name)
+            break
+        except APIError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
+    _set_restart_policy(old, restart_policy)
+    if start:
+        old.start()
+
+
+def finish_interrupted(client: Any, spec: LaunchSpec, on_event: EventCallback | None = None) -> str:
+    """Finish or undo a replacement that was cut short (the wizard killed, the machine rebooted): the server left
+    as `<name>-previous-<time>` comes back under its name, unless the new one already runs and answers /ready,
+    in which case only the cleanup was missing. Says what it did ("" when there was nothing to do)."""
+    from wizard.launcher.watch import http_status, ready_url
+
+    previous = sorted(previous_containers(client, spec.container_name), key=lambda c: c.name, reverse=True)
+    if not previous:
+        return ""
+    current = get_container(client, spec.container_name)
+    if current is not None and not describe_container(current).managed:
+        return ""  # not ours: the preflight says so, nothing is touched
+    answers = current is not None and current.status == "running" and http_status(ready_url(spec), 2.0)[0] == 200
+    if answers:
+        for leftover in previous:
+            remove_quietly(leftover)
+        done = (f"An interrupted relaunch had replaced {spec.container_name} already: removed what it had set "
+                f"aside ({', '.join(c.name for c in previous)}).")
+    else:
+        if current is not None:
+            remove_quietly(current)  # the new server that never got ready
+        _put_back(client, previous[0], spec.container_name, spec.restart_policy, start=True)
+        for leftover in previous[1:]:
+            remove_quietly(leftover)
+        done = (f"An interrupted relaunch had set {spec.container_name} aside as {previous[0].name}: it is back "
+                "under its name and running.")
+    emit(on_event, Step("recover", done))
+    return done
 
 
 @engine_errors

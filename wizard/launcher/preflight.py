@@ -184,6 +184,10 @@ def check_port(spec: LaunchSpec, client: Any | None) -> CheckResult:
         if info.name == spec.container_name and info.managed:
             return _item("host.port", title, Status.PASS,
                          f"{where} is held by this install's own container {info.name}, which a relaunch replaces.")
+        if info.managed and info.name.startswith(f"{spec.container_name}-previous-"):
+            return _item("host.port", title, Status.PASS,
+                         f"{where} is held by {info.name}, this install's server set aside by an interrupted "
+                         f"relaunch: the launch puts it back under its name first, then replaces it.")
     if holders:
         names = ", ".join(f"{h.name} ({describe_container(h).image})" for h in holders)
         return _item("host.port", title, Status.FAIL, f"{where} is taken by the container {names}.",
@@ -195,14 +199,15 @@ def check_existing_container(spec: LaunchSpec, client: Any) -> CheckResult:
     title = "Existing container"
     container = get_container(client, spec.container_name)
     leftovers = [c.name for c in previous_containers(client, spec.container_name)]
-    aside = (f"\nAlso found, set aside by an interrupted relaunch: {', '.join(leftovers)} (stopped; remove with "
-             f"`docker rm NAME` once the server works)." if leftovers else "")
+    aside = (f"\nAlso found, set aside by an interrupted relaunch: {', '.join(leftovers)}: the launch finishes or "
+             "undoes that relaunch first." if leftovers else "")
     if container is None:
         if leftovers:
             return _item("existing.container", title, Status.WARN,
-                         f"No container named {spec.container_name}, but a previous server was set aside.{aside}",
-                         f"To bring it back instead: `docker rename {leftovers[-1]} {spec.container_name}` and "
-                         f"`docker start {spec.container_name}`.")
+                         f"No container named {spec.container_name}: a relaunch was interrupted after setting the "
+                         f"server aside.{aside}",
+                         f"The launch puts {sorted(leftovers)[-1]} back under its name, then relaunches it with "
+                         "these settings.")
         return _item("existing.container", title, Status.PASS, f"No container named {spec.container_name} yet.")
     info = describe_container(container, spec.secret_names)
     details = "\n".join(info.summary()) + aside
