@@ -99,24 +99,30 @@ def start_mariadb(root: Path, tls: bool = True) -> MariaDB:
     )
     if installed.returncode != 0:
         unavailable(SERVICE, f"mariadb-install-db failed: {installed.stderr[-500:]}")
-    port = free_port()
-    process = subprocess.Popen(
-        [mariadbd, "--no-defaults", "--user=root", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
-         f"--bind-address=127.0.0.1,{machine_address()}", "--skip-name-resolve", f"--log-error={log}", f"--pid-file={root / 'mariadb.pid'}",
-         "--innodb-buffer-pool-size=32M",
-         *([f"--ssl-ca={certs.ca}", f"--ssl-cert={certs.cert}", f"--ssl-key={certs.key}"] if tls else [])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    server = MariaDB(port, sock, certs, process, log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
+    for attempt in range(3):  # a free port can be taken before mariadbd binds it (on loopback or this machine's address)
+        port = free_port()
+        process = subprocess.Popen(
+            [mariadbd, "--no-defaults", "--user=root", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
+             f"--bind-address=127.0.0.1,{machine_address()}", "--skip-name-resolve", f"--log-error={log}",
+             f"--pid-file={root / 'mariadb.pid'}", "--innodb-buffer-pool-size=32M",
+             *([f"--ssl-ca={certs.ca}", f"--ssl-cert={certs.cert}", f"--ssl-key={certs.key}"] if tls else [])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        server = MariaDB(port, sock, certs, process, log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                server.admin("SELECT 1")
+                return server
+            except Exception:
+                time.sleep(0.1)
+        taken = log.exists() and "Address already in use" in log.read_text(errors="replace")
+        if not taken or attempt == 2:
             break
-        try:
-            server.admin("SELECT 1")
-            return server
-        except Exception:
-            time.sleep(0.1)
+        server.stop()
+        log.unlink()
     text = log.read_text(errors="replace")[-800:] if log.exists() else ""
     server.stop()
     unavailable(SERVICE, f"mariadbd did not accept connections within 30 s: {text}")
