@@ -80,6 +80,11 @@ class ContainerInputs:
         return next((entry for entry in self.extra_hosts if entry.name.lower() == name.lower()), None)
 
 
+def local_address(bind_address: str) -> str:
+    """Where this machine reaches a port published on `bind_address`: loopback when it is all interfaces."""
+    return "127.0.0.1" if bind_address in ("", "0.0.0.0", "::", "[::]") else bind_address
+
+
 def _unique(entries: tuple[HostEntry, ...]) -> tuple[HostEntry, ...]:
     seen: dict[str, HostEntry] = {}
     for entry in entries:

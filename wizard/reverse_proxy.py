@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from wizard import validators as v
+from wizard.container import local_address
 from wizard.instructions import Instruction
 
 TIMEOUT = "600s"
@@ -23,7 +24,7 @@ KEY = "/etc/ssl/private/{name}.key"
 
 def upstream(bind_address: str, port: int) -> str:
     """Where a proxy on this machine reaches the server: loopback when it is published on all interfaces."""
-    address = "127.0.0.1" if bind_address in ("", "0.0.0.0", "::", "[::]") else bind_address
+    address = local_address(bind_address)
     return f"[{address.strip('[]')}]:{port}" if ":" in address.strip("[]") else f"{address}:{port}"
 
 

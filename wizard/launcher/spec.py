@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from wizard.container import HostEntry, Mount
+from wizard.container import HostEntry, Mount, local_address
 from wizard.text import MASK
 
 CONTAINER_PORT = "8080/tcp"
@@ -94,9 +94,7 @@ class LaunchSpec:
     @property
     def probe_address(self) -> str:
         """Where this machine reaches the published port: loopback when published on all interfaces."""
-        if self.bind_address in ("", "0.0.0.0", "::", "[::]"):
-            return "127.0.0.1"
-        return self.bind_address
+        return local_address(self.bind_address)
 
     def with_environment(self, **changes: str | None) -> LaunchSpec:
         """A copy with variables set (a value) or removed (None)."""
