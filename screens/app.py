@@ -184,6 +184,29 @@ class WizardApp(App[int]):
         self.query_one("#steps", StepList).disabled = False
         if self.flow is not None:
             self.show_step(self.flow.start_step())
+        self._finish_relaunches()
+
+    # ---- a relaunch cut short by a SIGKILL, a reboot or a dropped connection: finished or undone at the start
+
+    @dataclass
+    class RelaunchesFinished(Message):
+        said: list[str]  # what was done, one sentence per server
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="relaunch-journal",
+          description="finish an interrupted relaunch")
+    def _finish_relaunches(self) -> None:
+        from wizard.relaunch_journal import pending
+
+        if not pending():  # the common case: one directory listing, no Docker call
+            return
+        from wizard.launcher import finish_pending
+
+        self.post_message(self.RelaunchesFinished(finish_pending()))
+
+    @on(RelaunchesFinished)
+    def _relaunches_finished(self, event: RelaunchesFinished) -> None:
+        for said in event.said:
+            self.notify(said, title="Interrupted relaunch", severity="warning", timeout=15, markup=False)
 
     @on(OpeningScreen.Quit)
     def _gave_up(self, event: OpeningScreen.Quit) -> None:

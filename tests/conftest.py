@@ -41,3 +41,10 @@ def ssh_connection(monkeypatch: pytest.MonkeyPatch):
     suggested.cache_clear()
     yield
     suggested.cache_clear()  # the next test computes its own default
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test has a state dir of its own (sessions, keyring file, the relaunch journal), unless it sets one:
+    nothing a test writes reaches the user's ~/.local/state, and no test sees another's leftovers."""
+    monkeypatch.setenv("WANDB_LOCAL_SETUP_HOME", str(tmp_path_factory.mktemp("state")))

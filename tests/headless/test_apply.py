@@ -296,13 +296,17 @@ RELAUNCH_STEPS = {  # what `apply` prints as it reaches each step of a replaceme
 
 
 def test_a_relaunch_interrupted_at_any_step_by_any_signal_leaves_the_server_running(
-        tmp_path, home, docker_client, docker_names, standin_image):  # noqa: F811
+        tmp_path, home, docker_client, docker_names, standin_image, monkeypatch):  # noqa: F811
     """A relaunch (`apply` on a running install) killed right after each step it prints, by SIGINT, SIGTERM,
     SIGHUP or SIGKILL. It once left the server renamed `<name>-previous-<time>` (and the next apply stopped on "port
     taken"), or down after a failed restore. Now: after a signal it can handle, the old server is back at once;
     after SIGKILL, the next start finishes or undoes the replacement. Either way one server runs, under its name,
-    with its volume."""
+    with its volume. Last, a relaunch whose new server crashes, killed while it restores the old one: what the TUI
+    does when it opens (the relaunch journal) brings the old server back, running."""
     import signal
+
+    from wizard.launcher import finish_pending
+    from wizard.relaunch_journal import pending
 
     port = free_port()
     license_key = make_license()
@@ -311,7 +315,7 @@ def test_a_relaunch_interrupted_at_any_step_by_any_signal_leaves_the_server_runn
            "WANDB_LOCAL_SETUP_PASSPHRASE": PASS, "T_LICENSE": license_key}
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("WANDB_LOCAL_SETUP", "DBUS_"))}, **env}
 
-    def answers(run: int) -> Path:
+    def answers(run: int, crash: str = "0") -> Path:
         path = _answers(tmp_path, docker_names, standin_image, port)
         path.write_text(path.read_text() + textwrap.dedent(f"""
             [[server.extra_env]]
@@ -320,8 +324,24 @@ def test_a_relaunch_interrupted_at_any_step_by_any_signal_leaves_the_server_runn
             [[server.extra_env]]
             name = "GORILLA_RUN"
             value = "{run}"
+            [[server.extra_env]]
+            name = "STANDIN_CRASH"
+            value = "{crash}"
             """))
         return path
+
+    def interrupted(run: int, marker: str, sig: int, crash: str = "0") -> tuple[bool, subprocess.Popen]:
+        relaunch = subprocess.Popen([sys.executable, "-m", "wizard", "apply", "--answers", str(answers(run, crash)),
+                                     "--skip-checks"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+        reached = False
+        for line in relaunch.stdout:
+            if line.startswith(marker):
+                relaunch.send_signal(sig)
+                reached = True
+                break
+        relaunch.communicate(timeout=120)
+        return reached, relaunch
 
     def one_server_runs(run: int | None) -> None:
         ours = docker_client.containers.list(all=True, filters={"name": name})
@@ -339,21 +359,12 @@ def test_a_relaunch_interrupted_at_any_step_by_any_signal_leaves_the_server_runn
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
         for step, marker in RELAUNCH_STEPS.items():
             run += 1
-            relaunch = subprocess.Popen([sys.executable, "-m", "wizard", "apply", "--answers", str(answers(run)),
-                                         "--skip-checks"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
-            seen = []
-            for line in relaunch.stdout:
-                seen.append(line)
-                if line.startswith(marker):
-                    relaunch.send_signal(sig)
-                    break
-            out, err = relaunch.communicate(timeout=120)
+            reached, relaunch = interrupted(run, marker, sig)
             case = f"{signal.Signals(sig).name} at {step}"
             try:
-                assert any(line.startswith(marker) for line in seen), f"{case}: never reached: {''.join(seen)}"
+                assert reached, f"{case}: never reached"
                 if sig != signal.SIGKILL:
-                    assert relaunch.returncode == 128 + sig, f"{case}: exit {relaunch.returncode}: {err}"
+                    assert relaunch.returncode == 128 + sig, f"{case}: exit {relaunch.returncode}"
                     one_server_runs(run - 1)  # the old server is back, as it was
                 # The next start: finishes or undoes what was cut short, then relaunches with the new settings.
                 again = cli(home, "apply", "--answers", str(answers(run)), "--skip-checks",
@@ -362,4 +373,20 @@ def test_a_relaunch_interrupted_at_any_step_by_any_signal_leaves_the_server_runn
                 one_server_runs(run)
             except AssertionError as problem:
                 problems.append(str(problem))
+    monkeypatch.setenv("WANDB_LOCAL_SETUP_HOME", str(home))  # this process reads the CLI's journal
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
+        reached, relaunch = interrupted(run + 1, "- Restoring the previous ", sig, crash="1")
+        case = f"{signal.Signals(sig).name} while restoring"
+        try:
+            assert reached, f"{case}: never reached"
+            if sig != signal.SIGKILL:  # held until the old server is back, then obeyed
+                assert relaunch.returncode == 128 + sig, f"{case}: exit {relaunch.returncode}"
+                one_server_runs(run)
+                assert pending() == [], f"{case}: {pending()}"
+            said = finish_pending()  # the TUI's start
+            assert pending() == [], f"{case}: {pending()}"
+            assert all(s.startswith("An interrupted relaunch ") for s in said), f"{case}: {said}"
+            one_server_runs(run)  # the old server, as it was
+        except AssertionError as problem:
+            problems.append(str(problem))
     assert not problems, "\n".join(problems)

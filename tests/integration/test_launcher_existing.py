@@ -265,3 +265,83 @@ def test_an_interrupted_replacement_is_finished_or_undone_at_the_next_start(dock
         spec.container_name]
     assert docker_client.containers.get(spec.container_name).id == server.id
     assert stale.id not in {c.id for c in docker_client.containers.list(all=True)}
+
+
+def test_the_journal_finishes_what_the_container_names_alone_cannot_tell(docker_client, docker_names,  # noqa: F811
+                                                                         standin_image):  # noqa: F811
+    """The relaunch journal (the step reached, written before each Docker change) settles the states a SIGKILL
+    leaves that Docker's names cannot: a restore cut short (the old server has its name back, stopped, restart
+    policy "no"), and a new server that had got ready before the cleanup but is down now (after a reboot)."""
+    from wizard.launcher import finish_pending
+    from wizard import relaunch_journal as journal
+    from wizard.launcher.operations import finish_interrupted
+    from wizard.launcher.watch import ready_url
+
+    spec = standin_spec(docker_names, standin_image, restart_policy="unless-stopped")
+    assert launch(spec, client=docker_client, options=FAST).ok
+    server = docker_client.containers.get(spec.container_name)
+
+    def entry(old_id: str, step: str) -> journal.Entry:
+        return journal.Entry(container=spec.container_name, old_id=old_id,
+                             previous_name=f"{spec.container_name}-previous-20261201T120000Z",
+                             restart_policy="unless-stopped", was_running=True, ready_url=ready_url(spec), step=step)
+
+    # A restore cut short: renamed back, not yet given its restart policy or started.
+    server.update(restart_policy={"Name": "no"})
+    server.stop(timeout=5)
+    assert finish_interrupted(docker_client, spec) == ""  # the names alone: nothing looks unfinished
+    journal.record(entry(server.id, "restore"))
+    assert journal.pending() == [entry(server.id, "restore")]
+    said = finish_pending(client=docker_client)
+    assert said == [f"An interrupted relaunch was putting {spec.container_name} back: it is back and running."]
+    server.reload()
+    assert server.status == "running" and server.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert journal.pending() == [] and finish_pending(client=docker_client) == []
+
+    # The new server had answered /ready (the journal reached the cleanup); a reboot stopped it before the old one
+    # was removed. The names alone would bring the old server back: the journal keeps the new one.
+    old = docker_client.containers.create(standin_image, name=f"{spec.container_name}-previous-20261201T120000Z",
+                                          labels={LABEL_MANAGED: "true"}, command=["sleep", "600"])
+    server.stop(timeout=5)
+    journal.record(entry(old.id, "cleanup"))
+    said = finish_pending(client=docker_client)
+    assert said == [f"An interrupted relaunch had replaced {spec.container_name} already: removed what it had set "
+                    f"aside ({old.name})."]
+    assert _containers(docker_client, spec) == [spec.container_name]
+    server.reload()
+    assert server.status == "running" and journal.pending() == []
+
+    # An entry whose server is gone from this engine (the replacement had finished): dropped, nothing touched.
+    journal.record(entry("0" * 64, "wait"))
+    assert finish_pending(client=docker_client) == [] and journal.pending() == []
+    assert docker_client.containers.get(spec.container_name).id == server.id
+
+
+def test_a_relaunch_records_each_step_and_leaves_no_journal_behind(docker_client, docker_names,  # noqa: F811
+                                                                   standin_image, monkeypatch):  # noqa: F811
+    """Each step of a replacement is in the journal before its Docker change; a finished relaunch and a rolled
+    back one both leave none."""
+    from wizard import relaunch_journal as journal
+
+    spec = standin_spec(docker_names, standin_image)
+    assert launch(spec, client=docker_client, options=FAST).ok
+    recorded = []
+    write = journal.record
+
+    def record(entry: journal.Entry) -> None:
+        write(entry)
+        server = docker_client.containers.get(entry.old_id)
+        recorded.append((entry.step, server.name, server.status))  # the journal is written before the change
+
+    monkeypatch.setattr(journal, "record", record)
+    assert reconfigure(spec.with_environment(RUN="2"), client=docker_client, options=FAST).ok
+    aside = f"{spec.container_name}-previous-"
+    assert [(step, name.startswith(aside), status) for step, name, status in recorded] == [
+        ("rename", False, "running"), ("stop", True, "running"), ("create", True, "exited"),
+        ("wait", True, "exited"), ("cleanup", True, "exited")]
+    assert journal.pending() == []
+    recorded.clear()
+    rolled_back = reconfigure(spec.with_environment(STANDIN_CRASH="1"), client=docker_client, options=FAST)
+    assert not rolled_back.ok and rolled_back.restored_previous
+    assert [step for step, _, _ in recorded] == ["rename", "stop", "create", "wait", "restore"]
+    assert journal.pending() == []

@@ -182,3 +182,36 @@ async def test_load_the_image_from_a_file_then_remove_the_server(keyring, tmp_pa
         assert outcome.startswith("✓ ok"), outcome
     assert not docker_client.containers.list(all=True, filters={"name": docker_names("server")})
     assert not [v for v in docker_client.volumes.list() if v.name == docker_names("data")]
+
+
+async def test_a_relaunch_cut_short_is_undone_when_the_wizard_opens(keyring, docker_client, docker_names,  # noqa: F811
+                                                                   standin_image, monkeypatch):  # noqa: F811
+    """A relaunch killed (SIGKILL, a reboot) after it set the server aside: the next time the wizard opens, the
+    relaunch journal brings the server back and a notice says so, before any step is launched."""
+    from tests.services.standin_image import standin_spec
+    from wizard.launcher import launch
+    from wizard import relaunch_journal as journal
+    from wizard.launcher.operations import Options
+    from wizard.launcher.watch import ready_url
+
+    spec = standin_spec(docker_names, standin_image)
+    assert launch(spec, client=docker_client, options=Options(ready_timeout=20, poll_interval=0.2)).ok
+    server = docker_client.containers.get(spec.container_name)
+    aside = f"{spec.container_name}-previous-20261201T120000Z"
+    journal.record(journal.Entry(container=spec.container_name, old_id=server.id, previous_name=aside,
+                                 restart_policy="no", was_running=True, ready_url=ready_url(spec), step="stop"))
+    server.rename(aside)
+    server.stop(timeout=5)
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    said: list[tuple[str, dict]] = []
+    monkeypatch.setattr(app, "notify", lambda message, **options: said.append((message, options)))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        await wait_for(pilot, lambda: bool(said), LAUNCH_TIMEOUT, what="the notice")
+        assert said == [(f"An interrupted relaunch had set {spec.container_name} aside as {aside}: it is back under "
+                         "its name and running.", {"title": "Interrupted relaunch", "severity": "warning",
+                                                   "timeout": 15, "markup": False})]
+        server.reload()
+        assert server.name == spec.container_name and server.status == "running"
+        assert journal.pending() == []
+        await pilot.press("ctrl+q")

@@ -47,6 +47,7 @@ from wizard.launcher.operations import (
     RecoveryResult,
     destroy,
     end_recovery,
+    finish_pending,
     launch,
     reconfigure,
     recover_access,

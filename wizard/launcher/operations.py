@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,15 +22,17 @@ from wizard.launcher.engine import connect, engine_errors
 from wizard.launcher.errors import ConfirmationMismatch, LauncherError, OperationFailed, docker_error_text
 from wizard.launcher.events import EventCallback, Step, emit
 from wizard.launcher.existing import describe_container, get_container, previous_containers
+from wizard import relaunch_journal as journal
 from wizard.launcher.image import check_for_update, ensure_image
 from wizard.launcher.run import conflict_error, create_container, remove_quietly, start_container
 from wizard.launcher.spec import LaunchSpec, secret_values
 from wizard.launcher.volume import prepare_volume
-from wizard.launcher.watch import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, WatchResult, wait_until_ready
+from wizard.launcher.watch import DEFAULT_POLL_INTERVAL, DEFAULT_READY_TIMEOUT, WatchResult, ready_url, wait_until_ready
 from wizard.text import redact
 
 DEFAULT_STOP_TIMEOUT = 60  # seconds Docker waits for the server to shut down (MySQL flushes) before killing it
 RESTORE_VARIABLE = "LOCAL_RESTORE"
+_RECOVERY = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -185,9 +189,14 @@ def _replace(client: Any, spec: LaunchSpec, old: Any, action: str, on_event: Eve
     ensure_image(client, spec, on_event, pull=pull)
     prepare_volume(client, spec, on_event)
     previous_name = f"{spec.container_name}-previous-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    entry = journal.Entry(container=spec.container_name, old_id=old.id, previous_name=previous_name,
+                          restart_policy=old_info.restart_policy, was_running=old_info.running,
+                          ready_url=ready_url(spec), step="rename")
     emit(on_event, Step("rename", f"Setting the running server aside as {previous_name}"))
     new = None
-    try:  # from here on, any interruption (Ctrl-C, SIGTERM, SIGHUP) puts the old server back
+    ready = False
+    try:  # from here on, any interruption (Ctrl-C, SIGTERM, SIGHUP) ends with one server running
+        journal.record(entry)  # before each change: a SIGKILL from here on is finished or undone at the next start
         try:
             old.rename(previous_name)
         except Exception as exc:
@@ -195,26 +204,33 @@ def _replace(client: Any, spec: LaunchSpec, old: Any, action: str, on_event: Eve
                                   "Nothing was changed. Try again; `docker ps -a` shows the container.") from None
         _set_restart_policy(old, "no")  # a daemon restart must not bring it back on the same port meanwhile
         emit(on_event, Step("stop", f"Stopping {previous_name} (up to {options.stop_timeout} s)"))
+        entry = entry.at("stop")
         _stop_quietly(old, options.stop_timeout)
+        entry = entry.at("create")
         new = create_container(client, spec, on_event)
         start_container(client, new, spec, on_event)  # removes `new` itself when it cannot start
         emit(on_event, Step("wait", f"Waiting for the new {spec.container_name} to answer /ready"))
+        entry = entry.at("wait")
         watch = wait_until_ready(new, spec, timeout=options.ready_timeout, poll_interval=options.poll_interval,
                                  on_event=on_event, cancel=cancel)
-    except BaseException as exc:  # a refusal, an interruption: the old server must come back
+        if watch.ready:
+            ready = True
+            emit(on_event, Step("cleanup", f"Removing the previous container {previous_name} (the volume stays)"))
+            _clean_up(old, entry)
+            new.reload()
+            return _finish(spec, new, watch, action, options)
+        remove_quietly(new)
+        restored = _restore(client, old, entry, spec, on_event)
+    except BaseException as exc:  # a refusal, an interruption: the old server comes back (or the new one stays)
+        if ready:
+            _clean_up(old, entry)  # the new server answered: it stays
+            raise
         if new is not None:
             remove_quietly(new)
-        _restore(client, old, old_info, spec, on_event)
+        _restore(client, old, entry, spec, on_event)
         if isinstance(exc, LauncherError):
             exc.hint = (exc.hint + " " if exc.hint else "") + f"The previous {spec.container_name} was restored."
         raise
-    if watch.ready:
-        emit(on_event, Step("cleanup", f"Removing the previous container {previous_name} (the volume stays)"))
-        remove_quietly(old)
-        new.reload()
-        return _finish(spec, new, watch, action, options)
-    remove_quietly(new)
-    restored = _restore(client, old, old_info, spec, on_event)
     hint = watch.hint + (f" The previous {spec.container_name} was restored and keeps serving." if restored else "")
     return LaunchResult(
         ok=False, action=action, container_name=spec.container_name, container_id=old.id,
@@ -223,16 +239,47 @@ def _replace(client: Any, spec: LaunchSpec, old: Any, action: str, on_event: Eve
     )
 
 
-def _restore(client: Any, old: Any, old_info: Any, spec: LaunchSpec, on_event: EventCallback | None) -> bool:
-    emit(on_event, Step("restore", f"Restoring the previous {spec.container_name}"))
-    try:
-        _put_back(client, old, spec.container_name, old_info.restart_policy, start=old_info.running)
+def _clean_up(old: Any, entry: journal.Entry) -> None:
+    """The new server answered /ready: the old one goes (its volume stays)."""
+    with _signals_held():
+        entry.at("cleanup")
+        remove_quietly(old)
+        journal.clear(entry.container)
+
+
+def _restore(client: Any, old: Any, entry: journal.Entry, spec: LaunchSpec, on_event: EventCallback | None) -> bool:
+    with _signals_held():
+        emit(on_event, Step("restore", f"Restoring the previous {spec.container_name}"))
+        try:
+            entry.at("restore")
+        except OSError:
+            pass  # the journal could not be written (the disk is full?): putting the server back matters more
+        try:
+            _put_back(client, old, spec.container_name, entry.restart_policy, start=entry.was_running)
+        except Exception as exc:  # the entry stays: the next start tries again
+            emit(on_event, Step("restore", f"The previous container could not be restored "
+                                           f"({docker_error_text(exc)}): run `docker rename {old.name} "
+                                           f"{spec.container_name}` and `docker start {spec.container_name}`"))
+            return False
+        journal.clear(spec.container_name)
         return True
-    except Exception as exc:
-        emit(on_event, Step("restore", f"The previous container could not be restored ({docker_error_text(exc)}): "
-                                       f"run `docker rename {old.name} {spec.container_name}` and "
-                                       f"`docker start {spec.container_name}`"))
-        return False
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Putting the old server back is not cut short by Ctrl-C, SIGTERM or SIGHUP: in the main thread (where Python
+    runs signal handlers) they wait until it is back, then end the command as they would have. SIGKILL cannot
+    wait: the journal is for that."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _put_back(client: Any, old: Any, name: str, restart_policy: str, start: bool) -> None:
@@ -259,32 +306,90 @@ def _put_back(client: Any, old: Any, name: str, restart_policy: str, start: bool
 
 
 def finish_interrupted(client: Any, spec: LaunchSpec, on_event: EventCallback | None = None) -> str:
-    """Finish or undo a replacement that was cut short (the wizard killed, the machine rebooted): the server left
-    as `<name>-previous-<time>` comes back under its name, unless the new one already runs and answers /ready,
-    in which case only the cleanup was missing. Says what it did ("" when there was nothing to do)."""
-    from wizard.launcher.watch import http_status, ready_url
+    """Finish or undo a replacement of `spec`'s server that was cut short (the wizard killed, the machine rebooted).
+    Says what it did ("" when there was nothing to do)."""
+    done = _finish_replacement(client, spec.container_name, ready_url(spec), spec.restart_policy)
+    if done:
+        emit(on_event, Step("recover", done))
+    return done
 
-    previous = sorted(previous_containers(client, spec.container_name), key=lambda c: c.name, reverse=True)
-    if not previous:
+
+@engine_errors
+def finish_pending(*, client: Any = None, base_url: str | None = None) -> list[str]:
+    """What the TUI does when it opens: every replacement the journal holds as unfinished is finished or undone.
+    Says what it did, one sentence per server (no Docker call when the journal is empty)."""
+    entries = journal.pending()
+    if not entries:
+        return []
+    client = _client(client, base_url)
+    said = []
+    for entry in entries:
+        try:
+            said.append(_finish_replacement(client, entry.container, entry.ready_url, entry.restart_policy))
+        except LauncherError:
+            raise  # the engine went away: said as for any operation
+        except Exception as exc:  # the entry stays: the next start (or Launch) tries again
+            said.append(f"An interrupted relaunch of {entry.container} could not be finished "
+                        f"({docker_error_text(exc)}): `docker ps -a --filter name={entry.container}` shows what is "
+                        "there; Launch puts it right.")
+    return [s for s in said if s]
+
+
+def _finish_replacement(client: Any, name: str, ready: str, restart_policy: str) -> str:
+    with _RECOVERY:  # the TUI's start and a Launch at once: one of them does it, the other finds it done
+        return _finish_locked(client, name, ready, restart_policy)
+
+
+def _finish_locked(client: Any, name: str, ready: str, restart_policy: str) -> str:
+    """The old server (the journal's, else the newest `<name>-previous-<time>`) comes back under its name, unless the
+    new one got ready (the journal reached the cleanup) or answers /ready now: then only the cleanup was missing."""
+    from docker.errors import NotFound
+
+    from wizard.launcher.watch import http_status
+
+    entry = journal.read(name)
+    previous = sorted(previous_containers(client, name), key=lambda c: c.name, reverse=True)
+    old = None
+    if entry is not None:
+        try:
+            old = client.containers.get(entry.old_id)
+        except NotFound:
+            pass
+        restart_policy = entry.restart_policy
+    if old is None and not previous:
+        journal.clear(name)  # nothing on this engine to put back: the replacement had finished
         return ""
-    current = get_container(client, spec.container_name)
-    if current is not None and not describe_container(current).managed:
+    old = old or previous[0]
+    current = get_container(client, name)
+    if current is not None and current.id == old.id:
+        current = None  # the old server has its name back already: a restore cut short
+    elif current is not None and not describe_container(current).managed:
         return ""  # not ours: the preflight says so, nothing is touched
-    answers = current is not None and current.status == "running" and http_status(ready_url(spec), 2.0)[0] == 200
-    if answers:
-        for leftover in previous:
+    aside = [c for c in previous if c.id != old.id] + [old]
+    untouched = entry is not None and old.name == name and (old.status == "running") == entry.was_running
+    if current is None and untouched and len(aside) == 1:
+        journal.clear(name)  # cut short before anything changed, or after everything was put back
+        return ""
+    got_ready = current is not None and entry is not None and entry.step == "cleanup"
+    if current is not None and (got_ready or current.status == "running" and http_status(ready, 2.0)[0] == 200):
+        for leftover in aside:
             remove_quietly(leftover)
-        done = (f"An interrupted relaunch had replaced {spec.container_name} already: removed what it had set "
-                f"aside ({', '.join(c.name for c in previous)}).")
+        if current.status != "running":
+            current.start()
+        done = (f"An interrupted relaunch had replaced {name} already: removed what it had set aside "
+                f"({', '.join(c.name for c in aside)}).")
     else:
         if current is not None:
             remove_quietly(current)  # the new server that never got ready
-        _put_back(client, previous[0], spec.container_name, spec.restart_policy, start=True)
-        for leftover in previous[1:]:
+        start = entry.was_running if entry is not None else True
+        was = old.name
+        _put_back(client, old, name, restart_policy, start=start)
+        for leftover in aside[:-1]:
             remove_quietly(leftover)
-        done = (f"An interrupted relaunch had set {spec.container_name} aside as {previous[0].name}: it is back "
-                "under its name and running.")
-    emit(on_event, Step("recover", done))
+        state = "running" if start else "stopped, as it was"
+        done = (f"An interrupted relaunch had set {name} aside as {was}: it is back under its name and {state}."
+                if was != name else f"An interrupted relaunch was putting {name} back: it is back and {state}.")
+    journal.clear(name)
     return done
 
 
