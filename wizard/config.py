@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator
 
 from wizard import providers, suggested_host
 from wizard import validators as v
-from wizard.providers.base import Parts, Port, Section, checked
+from wizard.providers.base import ChartParts, Parts, Port, Section, checked
 
 
 # --- License ---------------------------------------------------------------------------------------------------
@@ -67,6 +67,11 @@ class LicenseConfig(Section):
         if self.key is not None:
             out.put("LICENSE", out.secret("license.key", self.key), secret=True)
 
+    def chart(self, out: ChartParts) -> None:
+        if self.key is not None:
+            out.set("global.licenseSecret", {"name": "wandb-license", "key": "license"})
+            out.secret("wandb-license", "license", "license.key", self.key)
+
 
 # --- Host ------------------------------------------------------------------------------------------------------
 
@@ -86,6 +91,9 @@ class HostConfig(Section):
     def render(self, out: Parts) -> None:
         # The server needs HOST even on the default port, or clients and downloads point at localhost.
         out.put("HOST", self.url.rstrip("/"))
+
+    def chart(self, out: ChartParts) -> None:
+        out.set("global.host", self.url.rstrip("/"))
 
 
 # --- The providers' steps (SSO, File storage, Database, Cache, Slack: see wizard.providers) ------------------------
@@ -202,6 +210,18 @@ class ServerOptions(Section):
                 out.put(extra.name, out.view(f"server.extra_env.{extra.name}", extra.value), secret=True)
             else:
                 out.put(extra.name, extra.value)
+
+    def chart(self, out: ChartParts) -> None:
+        """The image, and the variables the server gets from these options (the same `render`), as extra ones."""
+        out.set("app.image", {"repository": self.image, "tag": self.tag})
+        parts = Parts(lambda secret_id, value: value)
+        self.render(parts)
+        for item in parts.env:
+            if item.secret:
+                out.secret_env(item.name, "wandb-extra-env", item.name, f"server.extra_env.{item.name}",
+                               SecretStr(item.value))
+            else:
+                out.env(item.name, item.value)
 
 
 # --- The whole install -----------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""Exports of a configuration: an env file, a docker-compose project, Helm values, a `docker run` script.
+"""Exports of a configuration: an env file, a docker-compose project, a `docker run` script, and for W&B's
+Kubernetes operator its chart's values or a WeightsAndBiases resource (wizard.kubernetes).
 
-Without `with_secrets`, secrets are placeholders such as ${DATABASE_MYSQL_PASSWORD}; with it, files are 0600.
+Without `with_secrets`, secrets are placeholders such as ${DATABASE_MYSQL_PASSWORD} (Kubernetes: references to
+Secrets, made by the `kubectl create secret` commands written beside); with it, the files holding them are 0600.
 """
 
 from __future__ import annotations
@@ -20,11 +22,17 @@ else:  # `FORMATS` is read when the command line is parsed: the models load only
     c = lazy_module("wizard.config")
     render = lazy_module("wizard.render")
 
-FORMATS = ("env", "compose", "helm", "docker-run")
-DEFAULT_FILES = {"env": "wandb-local.env", "compose": "docker-compose.yml", "helm": "wandb-values.yaml",
-                 "docker-run": "run-wandb-local.sh"}
+FORMATS = ("env", "compose", "docker-run", "operator-values", "operator")
+DEFAULT_FILES = {"env": "wandb-local.env", "compose": "docker-compose.yml", "docker-run": "run-wandb-local.sh",
+                 "operator-values": "wandb-operator-values.yaml", "operator": "wandb-operator.yaml"}
 FORMAT_LABELS = {"env": "env file (docker run --env-file)", "compose": "docker-compose project",
-                 "helm": "Helm values (single-container chart)", "docker-run": "docker run script"}
+                 "docker-run": "docker run script", "operator-values": "Kubernetes: operator-wandb chart values",
+                 "operator": "Kubernetes: WeightsAndBiases resource"}
+REMOVED_FORMATS = {  # formats older versions wrote, with what replaces them
+    "helm": "the helm format was removed: its values were valid for neither of W&B's charts. Use --format "
+            "operator-values (values for W&B's operator-wandb chart) or --format operator (a WeightsAndBiases "
+            "resource for W&B's Kubernetes operator)",
+}
 
 
 class ExportRefused(ValueError):
@@ -36,6 +44,7 @@ class ExportFile:
     path: Path
     text: str
     secret: bool  # holds real secret values: written 0600
+    notes: tuple[str, ...] = ()  # what the admin must know or do (said by the CLI and the Review step)
 
 
 def _view(with_secrets: bool) -> render.SecretView:
@@ -123,29 +132,6 @@ def compose_file(cfg: c.InstallConfig, with_secrets: bool) -> str:
     return header + _yaml(data)
 
 
-def _in_container(section) -> bool:
-    from wizard.providers.base import provider_of
-
-    provider = provider_of(section)
-    return provider is not None and provider.in_container
-
-
-def helm_values(cfg: c.InstallConfig, with_secrets: bool) -> str:
-    """Values for W&B's single-container chart (charts/wandb): the image and the server's environment."""
-    env = render.environment_dict(cfg, _view(with_secrets))
-    data = {
-        "webservice": {"image": {"repository": cfg.server.image, "tag": cfg.server.tag}},
-        "global": {"extraEnv": env},
-        # The chart installs its own MySQL and Redis unless the server is given external ones.
-        "mysql": {"install": _in_container(cfg.database)},
-        "redis": {"install": _in_container(cfg.cache)},
-    }
-    header = "# Helm values for W&B's single-container chart (wandb/wandb), written by wandb-local-setup.\n"
-    if not with_secrets:
-        header += "# Secrets are placeholders (${...}): set them, e.g. from a Kubernetes secret, before installing.\n"
-    return header + _yaml(data)
-
-
 def docker_run_script(cfg: c.InstallConfig, with_secrets: bool) -> str:
     """A shell script: secrets travel in exported variables (`-e NAME`), never on docker's command line."""
     server = cfg.server
@@ -173,15 +159,61 @@ def docker_run_script(cfg: c.InstallConfig, with_secrets: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: bool) -> list[ExportFile]:
+def _operator_files(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: bool,
+                    namespace: str) -> list[ExportFile]:
+    """The values (or the resource holding them), and beside them the Secrets: their manifests (0600) with
+    `with_secrets`, else the commands that create them from files."""
+    from wizard import kubernetes as k8s
+
+    try:
+        chart = k8s.chart_values(cfg, with_secrets)
+    except ValueError as exc:  # a file the values hold (a CA certificate) cannot be read: the setting is named
+        raise ExportRefused(str(exc)) from None
+    beside = out.with_name(f"{out.stem}-secrets" + (".yaml" if with_secrets else ".sh"))
+    if fmt == "operator":
+        what = f"A WeightsAndBiases resource for W&B's operator (namespace {namespace})"
+        docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                k8s.resource(chart, namespace)]
+        body = "---\n".join(_yaml(doc) for doc in docs)
+        apply = f"kubectl apply -f {shlex.quote(str(out))}"
+    else:
+        what = "Values for W&B's operator-wandb chart"
+        body = _yaml(chart.values)
+        apply = (f"helm upgrade --install wandb operator-wandb --repo {k8s.CHART['url']} -n {shlex.quote(namespace)} "
+                 f"--create-namespace -f {shlex.quote(str(out))}")
+    lines = k8s.header(chart, what)
+    notes = [f"cannot carry: {note}" for note in chart.cannot]
+    files = []
+    if chart.secrets:
+        secrets_step = (f"kubectl apply -f {shlex.quote(str(beside))}" if with_secrets
+                        else f"sh {shlex.quote(str(beside))}")
+        lines.append(f"# The Secrets it names come first: {secrets_step}")
+        notes.append(f"create the Secrets first: {secrets_step}")
+        if with_secrets:
+            text = "# Secrets for W&B's operator, written by wandb-local-setup: keep this file private.\n"
+            text += "---\n".join(_yaml(doc) for doc in k8s.secret_manifests(chart, namespace))
+        else:
+            text = ("#!/bin/sh\n# The Secrets W&B's operator values name, written by wandb-local-setup. Put each "
+                    "secret in the file\n# named below (one value, no line break; umask 077), run this, then "
+                    "delete the files.\nset -e\n") + "\n".join(k8s.secret_commands(chart, namespace)) + "\n"
+        files.append(ExportFile(beside, text, with_secrets))
+    lines.append(f"# Then: {apply}")
+    notes.append(f"then: {apply}")
+    return [ExportFile(out, "\n".join(lines) + "\n" + body, False, tuple(notes)), *files]
+
+
+def build(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: bool,
+          namespace: str = "wandb") -> list[ExportFile]:
+    if fmt in REMOVED_FORMATS:
+        raise ExportRefused(REMOVED_FORMATS[fmt])
     if fmt == "env":
         return [ExportFile(out, env_file(cfg, with_secrets), with_secrets)]
     if fmt == "compose":
         return [ExportFile(out, compose_file(cfg, with_secrets), with_secrets)]
-    if fmt == "helm":
-        return [ExportFile(out, helm_values(cfg, with_secrets), with_secrets)]
     if fmt == "docker-run":
         return [ExportFile(out, docker_run_script(cfg, with_secrets), with_secrets)]
+    if fmt in ("operator-values", "operator"):
+        return _operator_files(cfg, fmt, out, with_secrets, namespace)
     raise ValueError(f"unknown export format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 

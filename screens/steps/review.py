@@ -85,8 +85,14 @@ class ReviewStep(StepView):
         except (ValueError, OSError) as exc:
             result.set_text(f"✗ Not exported: {exc}")
             return
-        note = " (holds secrets: mode 0600, keep it private)" if with_secrets else " (secrets as ${...} placeholders)"
-        result.set_text("✓ Wrote " + ", ".join(written) + note)
+        if with_secrets:
+            note = " (secrets in the mode 0600 file: keep it private)"
+        else:
+            note = " (no secret values: Secret references)" if fmt.startswith("operator") else \
+                " (secrets as ${...} placeholders)"
+        lines = ["✓ Wrote " + ", ".join(str(item.path) for item in written) + note]
+        lines += [f"  {note}" for item in written for note in item.notes]
+        result.set_text("\n".join(lines))
 
     @on(Button.Pressed, ".review-goto")
     def _goto(self, event: Button.Pressed) -> None:

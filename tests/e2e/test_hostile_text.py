@@ -308,10 +308,12 @@ def _sso_answers(home: Path, server: str) -> Path:
 
 
 def test_headless_check_prints_outside_text_literally(tmp_path, hostile_server):
+    # --timeout 30: the hostile server answers at once, but under load (a second suite on the other core) the S3
+    # client alone took more than the 5 s this test once gave it ("No answer within 5 s": no AccessDenied to show).
     home = tmp_path / "home"
     home.mkdir()
     path = _sso_answers(home, hostile_server)
-    code, out, err = _cli(home, "check", "--answers", str(path), "--timeout", "5", env_extra={"T_S3C": "s3c-secret"})
+    code, out, err = _cli(home, "check", "--answers", str(path), "--timeout", "30", env_extra={"T_S3C": "s3c-secret"})
     assert code == 8, out + err
     _assert_plain_output(out + err, "check (text)")
     lines = [line for line in out.splitlines() if "[bold red]x[/]" in line]
@@ -320,7 +322,7 @@ def test_headless_check_prints_outside_text_literally(tmp_path, hostile_server):
     assert "[link=https://evil.example/]click[/link]" in out
     # C1 CSI from the store is shown as a visible escape, not dropped silently nor sent raw.
     assert "\\x9b31mcsi" in out, out
-    code, out, err = _cli(home, "check", "--answers", str(path), "--timeout", "5", "--json",
+    code, out, err = _cli(home, "check", "--answers", str(path), "--timeout", "30", "--json",
                           env_extra={"T_S3C": "s3c-secret"})
     assert code == 8
     assert not RAW_CONTROL.search(out.replace("\n", "")), "raw control characters in the JSON report"

@@ -197,11 +197,11 @@ def test_headless_run_leaks_no_secret(tmp_path, docker_client, docker_names, sta
     for source in (["--answers", str(main)], ["--session", session],
                    ["--answers", str(home / "azure.toml")], ["--answers", str(home / "s3.toml")]):
         label = Path(source[1]).stem
-        formats = [("env", "wandb.env"), ("compose", "compose/docker-compose.yml"), ("helm", "values.yaml"),
-                   ("docker-run", "run-wandb.sh")]
+        formats = [("env", "wandb.env"), ("compose", "compose/docker-compose.yml"),
+                   ("operator", "k8s/wandb-operator.yaml"), ("docker-run", "run-wandb.sh")]
         if source[0] == "--session" or label in ("azure", "s3"):
-            # env and docker-run only: compose and helm render the same variables (and every command on a session
-            # opens the encrypted keyring file, which takes seconds per secret)
+            # env and docker-run only: compose and the operator's resource render the same settings (and every
+            # command on a session opens the encrypted keyring file, which takes seconds per secret)
             formats = formats[::3]
         for fmt, out in formats:
             result = cli("export", *source, "--format", fmt, "--out", str(exports / label / out))

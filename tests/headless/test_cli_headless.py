@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
 from tests.cli_runner import run_wizard, store_secret
 from wizard.session import SessionStore
@@ -168,6 +169,39 @@ def test_export_env_from_answers(tmp_path, home):
     assert CANARY in out.read_text()
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     assert "hold secrets in clear text" in result.stderr
+
+
+def test_export_for_the_kubernetes_operator(tmp_path, home):
+    """`--format operator`: the resource and, beside it, the commands that create the Secrets (printed too); no
+    secret anywhere; `--namespace` is checked; the removed `helm` format says what replaces it."""
+    path = answers_file(tmp_path, """
+        [host]
+        url = "https://wandb.example.com"
+        [database]
+        provider = "mysql"
+        host = "db.internal"
+        password = "env:T_DB_PASSWORD"
+        """)
+    out = tmp_path / "k8s" / "wandb-operator.yaml"
+    result = cli(home, "export", "--answers", str(path), "--format", "operator", "--out", str(out),
+                 "--namespace", "wandb-prod", env_extra={"T_DB_PASSWORD": CANARY})
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / "k8s" / "wandb-operator-secrets.sh"
+    assert result.stdout.splitlines()[:2] == [f"wrote {out}", f"wrote {script}"]
+    assert f"  create the Secrets first: sh {script}" in result.stdout
+    assert f"  then: kubectl apply -f {out}" in result.stdout
+    assert "kubectl -n wandb-prod create secret generic wandb-mysql" in script.read_text()
+    assert CANARY not in result.stdout + result.stderr + out.read_text() + script.read_text()
+    (resource,) = [doc for doc in yaml.safe_load_all(out.read_text()) if doc and doc["kind"] == "WeightsAndBiases"]
+    assert resource["spec"]["values"]["global"]["mysql"]["passwordSecret"] == {"name": "wandb-mysql",
+                                                                               "passwordKey": "MYSQL_PASSWORD"}
+
+    bad = cli(home, "export", "--answers", str(path), "--format", "operator", "--out", str(out), "--namespace", "Prod_1")
+    assert bad.returncode == 2 and "'Prod_1' is not a Kubernetes namespace" in bad.stderr
+    old = cli(home, "export", "--answers", str(path), "--format", "helm", "--out", str(tmp_path / "values.yaml"))
+    assert old.returncode == 2, old.stderr
+    assert "the helm format was removed" in old.stderr and "--format operator-values" in old.stderr
+    assert "Traceback" not in old.stderr and not (tmp_path / "values.yaml").exists()
 
 
 def test_session_exported_to_answers_gives_the_same_environment(tmp_path, home):

@@ -1,4 +1,5 @@
-"""Exports: env file, compose, Helm values, docker run script; secrets only with --with-secrets."""
+"""Exports: env file, compose, docker run script, Kubernetes operator values and resource; secrets only with
+--with-secrets."""
 
 from __future__ import annotations
 
@@ -103,12 +104,23 @@ def test_compose_with_a_bind_path_declares_no_volume(tmp_path):
     assert "volumes" not in data
 
 
-def test_helm_values():
-    data = yaml.safe_load(exports.helm_values(_cfg(), with_secrets=False))
-    assert data["webservice"]["image"] == {"repository": "wandb/local", "tag": "latest"}
-    assert data["global"]["extraEnv"]["HOST"] == "https://wandb.example.com"
-    assert data["global"]["extraEnv"]["GORILLA_TRICKY"] == TRICKY
-    assert data["mysql"] == {"install": False} and data["redis"] == {"install": True}
+def test_the_removed_helm_format_is_refused_naming_the_new_ones(tmp_path):
+    with pytest.raises(exports.ExportRefused, match="the helm format was removed") as refused:
+        exports.build(_cfg(), "helm", tmp_path / "values.yaml", with_secrets=False)
+    assert "--format operator-values" in str(refused.value) and "--format operator " in str(refused.value)
+    assert not (tmp_path / "values.yaml").exists()
+
+
+def test_operator_values_give_extra_options_literally_to_kubernetes(tmp_path):
+    """Kubernetes expands $(NAME) in a variable's value and reads $$ as $: the server must still get the value
+    exactly as typed (the expansion done here as Kubernetes does it)."""
+    import re
+
+    (values, *_) = exports.build(_cfg(extra_env=[{"name": "GORILLA_TRICKY", "value": TRICKY + " $(HOST) $$"}]),
+                                 "operator-values", tmp_path / "v.yaml", with_secrets=False)
+    written = yaml.safe_load(values.text)["global"]["extraEnv"]["GORILLA_TRICKY"]
+    expanded = re.sub(r"\$(\$|\((\w+)\))", lambda m: "$" if m[1] == "$" else f"<{m[2]} expanded>", written)
+    assert expanded == TRICKY + " $(HOST) $$"
 
 
 def test_docker_run_script_keeps_secrets_off_the_command_line(tmp_path):

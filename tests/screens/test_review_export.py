@@ -69,3 +69,21 @@ async def test_review_export_to_an_unwritable_place_says_why(keyring, tmp_path):
         await _open_review(pilot, app)
         result = await _export(pilot, app, "env", str(blocker / "inside" / "x.env"), with_secrets=False)
         assert result.startswith("✗ Not exported:"), result
+
+
+async def test_review_exports_for_the_kubernetes_operator_and_says_what_the_chart_cannot_carry(keyring, tmp_path):
+    """The operator resource and the Secrets' commands from Review; what the chart cannot express (here: files on
+    the container's volume, the chart's own MySQL... and the MySQL host a pod cannot reach) is said on screen."""
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_review(pilot, app)
+        app.flow.set_value("database", ("mysql", "host"), "127.0.0.1")
+        out = tmp_path / "k8s" / "wandb-operator.yaml"
+        result = await _export(pilot, app, "operator", str(out), with_secrets=False)
+        script = tmp_path / "k8s" / "wandb-operator-secrets.sh"
+        assert result.startswith(f"✓ Wrote {out}, {script} (no secret values: Secret references)"), result
+        flat = " ".join(result.split())
+        assert "cannot carry: storage: files are kept on the container's volume here" in flat
+        assert "cannot carry: database.mysql.host: 127.0.0.1 is the pod itself inside a pod" in flat
+        assert f"create the Secrets first: sh {script}" in flat and f"then: kubectl apply -f {out}" in flat
+        assert "CANARY-review-export" not in out.read_text() + script.read_text() + result

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from wizard.checks import engine
     from wizard import providers as registry
     from wizard.flow.review import Review
+    from wizard.exports import ExportFile
 else:  # pydantic and the models load on first use, not before the wizard's first screen (start-up time)
     engine = lazy_module("wizard.checks.engine")
     config = lazy_module("wizard.config")
@@ -363,8 +364,8 @@ class WizardFlow:
 
         return launch_spec(self.build_config(), self.name)
 
-    def export(self, fmt: str, path: str, with_secrets: bool) -> list[str]:
-        """Write the configuration as `fmt` (see wizard.exports); returns the paths written."""
+    def export(self, fmt: str, path: str, with_secrets: bool) -> list[ExportFile]:
+        """Write the configuration as `fmt` (see wizard.exports); returns the files written."""
         from pathlib import Path
 
         from wizard import exports
@@ -373,7 +374,7 @@ class WizardFlow:
             raise ValueError("enter the path of the file to write")
         files = exports.build(self.build_config(), fmt, Path(path.strip()).expanduser(), with_secrets)
         exports.write(files)
-        return [str(item.path) for item in files]
+        return files
 
     @property
     def restore_mode(self) -> bool:

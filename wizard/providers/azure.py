@@ -27,7 +27,7 @@ from wizard.checks.storage_common import (
     insecure_result, merge_rules, outside, preflight, probe_key, probe_round_trip, result, wandb_rule, CorsRule,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
-from wizard.providers.base import Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, streamed
+from wizard.providers.base import ChartParts, Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, streamed
 
 MAX_CORS_RULES = 5  # Azure's limit per service
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
@@ -423,10 +423,20 @@ def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     )]
 
 
+def chart(section: AzureStorage, out: ChartParts) -> None:
+    """The chart builds az://$(BUCKET_NAME) and gives AZURE_STORAGE_KEY from the bucket secret's access key."""
+    out.set("global.bucket.provider", "az")
+    out.set("global.bucket.name", f"{section.account}/{section.container}")
+    out.set("global.bucket.secret", {"secretName": "wandb-bucket", "accessKeyName": "ACCESS_KEY",
+                                     "secretKeyName": "SECRET_KEY"})
+    out.secret("wandb-bucket", "ACCESS_KEY", "storage.azure.account_key", section.account_key)
+    out.set("app.env.BUCKET_QUEUE", f"az://{section.account}/{section.queue}" if section.queue else "internal://")
+    out.env("AZURE_STORAGE_ACCOUNT", section.account)
+
+
 PROVIDER = Provider(
     "storage", "azure", AzureStorage, render,
     checks={"storage.access": streamed(access), "storage.cors": streamed(cors),
             "storage.preflight": streamed(signed_url_preflight), "storage.events": events,
             "storage.extras": streamed(extras)},
-    instructions=instructions, credentials_rejected=credentials_rejected,
-)
+    instructions=instructions, credentials_rejected=credentials_rejected, chart=chart)

@@ -1,5 +1,6 @@
-"""What every provider module builds on: the settings base class and field types, and `Parts`, the collector a
-provider's `render` fills with what the server container gets."""
+"""What every provider module builds on: the settings base class and field types, `Parts`, the collector a
+provider's `render` fills with what the server container gets, and `ChartParts`, the same for W&B's Kubernetes
+operator chart (operator-wandb), in the chart's own keys."""
 
 from __future__ import annotations
 
@@ -36,10 +37,18 @@ class Section(BaseModel):
     def render(self, out: Parts) -> None:
         """Put what this section gives the server container into `out`: its provider's `render` (the License, Host
         and Server options sections render themselves)."""
+        self._provider().render(self, out)
+
+    def chart(self, out: ChartParts) -> None:
+        """Put what this section gives W&B's operator chart into `out`: its provider's `chart` (the License, Host
+        and Server options sections do it themselves)."""
+        self._provider().chart(self, out)
+
+    def _provider(self) -> Provider:
         provider = provider_of(self)
         if provider is None:
-            raise TypeError(f"no renderer for {type(self).__name__}")
-        provider.render(self, out)
+            raise TypeError(f"{type(self).__name__} is no provider's settings")
+        return provider
 
 
 def provider_of(section: Any) -> Provider | None:
@@ -111,6 +120,57 @@ class Parts:
         return ContainerInputs(tuple(self.env), tuple(self.mounts), host_entries_for(endpoints), endpoints)
 
 
+@dataclass(frozen=True)
+class SecretKey:
+    """One key of a Kubernetes Secret the chart values refer to, and the setting its value comes from."""
+
+    secret: str  # the Secret's name
+    key: str
+    setting: str  # where its value is set, e.g. "database.mysql.password"
+    value: str  # "" unless the export was asked for secrets
+    url_encoded: bool = False  # the chart puts it inside a URL as it is: it is kept URL-encoded
+
+
+@dataclass
+class ChartParts:
+    """What one section gives W&B's operator chart: values in the chart's keys, the Secrets they name (secrets are
+    never values), and what the chart cannot express (said in the export and the wizard, never dropped)."""
+
+    with_secrets: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    secrets: list[SecretKey] = field(default_factory=list)
+    cannot: list[str] = field(default_factory=list)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # value path -> (file on this machine, setting)
+
+    def set(self, path: str, value: Any) -> None:
+        """`path` is dotted: "global.bucket.name"."""
+        node = self.values
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+
+    def secret(self, secret: str, key: str, setting: str, value: SecretStr, url_encoded: bool = False) -> None:
+        raw = value.get_secret_value()
+        shown = (quote(raw, safe="") if url_encoded else raw) if self.with_secrets else ""
+        self.secrets.append(SecretKey(secret, key, setting, shown, url_encoded))
+
+    def file(self, path: str, source: str, setting: str) -> None:
+        """The value at `path` is the content of a file (a CA certificate: not a secret), read when exported."""
+        self.files[path] = (source, setting)
+
+    def env(self, name: str, value: str) -> None:
+        """A variable the chart has no key for (global.extraEnv: every W&B container gets it). Kubernetes expands
+        $(NAME) in a variable's value and reads $$ as $: every $ is doubled, so the server gets the value as typed."""
+        self.set(f"global.extraEnv.{name}", value.replace("$", "$$"))
+
+    def secret_env(self, name: str, secret: str, key: str, setting: str, value: SecretStr) -> None:
+        """A secret variable the chart has no key for, from a Secret (global.extraEnvFrom)."""
+        self.set(f"global.extraEnvFrom.{name}", {"secretKeyRef": {"name": secret, "key": key}})
+        if not any(item.secret == secret and item.key == key for item in self.secrets):
+            self.secret(secret, key, setting, value)
+
+
 def streamed(function: Callable[[CheckContext, Any], Awaitable[list[CheckResult]]]) -> CheckImpl:
     """A check written as `async def f(ctx, section) -> list[CheckResult]`, in the shape providers register."""
 
@@ -141,12 +201,19 @@ def _no_instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     return []
 
 
+def _not_in_the_chart(section: Any, out: ChartParts) -> None:
+    provider = provider_of(section)
+    out.cannot.append(f"{provider.step if provider else 'this step'}: the operator chart has no setting for "
+                      f"'{provider.key if provider else section}'")
+
+
 @dataclass(frozen=True)
 class Provider:
     step: str
     key: str  # the value of the settings' `provider` field (also in answers files and session drafts)
     settings: type[Section]
     render: Callable[[Any, Parts], None] = _renders_nothing
+    chart: Callable[[Any, ChartParts], None] = _not_in_the_chart  # what W&B's operator chart is given instead
     checks: Mapping[str, CheckImpl] = field(default_factory=dict)  # check id (a slot of the step) -> implementation
     instructions: Callable[[Values, Secrets], list[Instruction]] = _no_instructions
     # Whether the service refuses these credentials themselves (then a permission failure elsewhere says nothing).

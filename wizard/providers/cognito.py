@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from wizard import validators as v
 from wizard.providers.base import FieldProblem, Provider, checked
 from wizard.providers.openid import (
+    chart,
     COGNITO_ISSUER, OidcSection, callback_and_logout, cognito_console_steps, render,
 )
 
@@ -71,4 +72,4 @@ class CognitoSSO(OidcSection):
         return cognito_console_steps(self.client_id, host)
 
 
-PROVIDER = Provider("sso", "cognito", CognitoSSO, render, instructions=callback_and_logout)
+PROVIDER = Provider("sso", "cognito", CognitoSSO, render, instructions=callback_and_logout, chart=chart)

@@ -26,7 +26,7 @@ from wizard.checks.storage_common import (
 )
 from wizard.container import FILES_DIR, Mount
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
-from wizard.providers.base import FieldProblem, Parts, Provider, Secrets, Section, Values, checked, streamed
+from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Secrets, Section, Values, checked, streamed
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 UNUSABLE = "unusable"  # marker: the credentials could not be loaded (credentials check says why)
@@ -471,10 +471,19 @@ def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     return items
 
 
+def chart(section: GcsStorage, out: ChartParts) -> None:
+    out.set("global.bucket.provider", "gcs")
+    out.set("global.bucket.name", section.bucket)
+    queue = f"pubsub:/{section.project}/{section.topic}/{section.subscription}" if section.topic else "internal://"
+    out.set("app.env.BUCKET_QUEUE", queue)
+    how = "its key file" if section.credentials_file else "the instance's service account"
+    out.cannot.append(f"storage: the server uses {how} here; the chart has no key file setting: on GKE, bind the "
+                      "pods' Kubernetes service account to that Google service account (Workload Identity)")
+
+
 PROVIDER = Provider(
     "storage", "gcs", GcsStorage, render,
     checks={"storage.access": streamed(access), "storage.cors": streamed(cors),
             "storage.preflight": streamed(signed_url_preflight), "storage.events": streamed(events),
             "storage.extras": streamed(extras)},
-    instructions=instructions,
-)
+    instructions=instructions, chart=chart)

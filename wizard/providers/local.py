@@ -8,7 +8,7 @@ from typing import Literal
 
 from wizard.checks.engine import CheckContext, CheckResult, Status
 from wizard.checks.storage_common import result
-from wizard.providers.base import Provider, Section, nothing_to_check
+from wizard.providers.base import ChartParts, Provider, Section, nothing_to_check
 
 LOW_SPACE = 20 * 1024**3  # bytes free below which a bind path gets a warning
 NOT_USED = "Not used: files stay in the server's data volume."
@@ -47,6 +47,11 @@ async def access(ctx: CheckContext, section: LocalStorage):
     yield volume_result(ctx)
 
 
+def chart(section: LocalStorage, out: ChartParts) -> None:
+    out.cannot.append("storage: files are kept on the container's volume here; the operator chart needs object "
+                      "storage: choose Amazon S3, Google Cloud Storage, Azure Blob or an S3-compatible store")
+
+
 PROVIDER = Provider(
     "storage", "local", LocalStorage, in_container=True,
     checks={
@@ -55,5 +60,4 @@ PROVIDER = Provider(
         "storage.preflight": nothing_to_check(result("storage.preflight", Status.SKIPPED, NOT_USED)),
         "storage.events": nothing_to_check(result("storage.queue", Status.SKIPPED, NOT_USED)),
         "storage.extras": nothing_to_check(result("storage.kms", Status.SKIPPED, NOTHING_MORE)),
-    },
-)
+    }, chart=chart)

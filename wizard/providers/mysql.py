@@ -28,7 +28,7 @@ from wizard.checks.net import Deadline, NetError, insecure_warning, ssl_context,
 from wizard.checks.tcp import certificate_error, connection_error, where
 from wizard.container import FILES_DIR, Endpoint, Mount
 from wizard.instructions import Instruction, provider_draft
-from wizard.providers.base import Hostname, Parts, Port, Provider, RequiredSecret, Secrets, Section, Values, netloc
+from wizard.providers.base import ChartParts, Hostname, Parts, Port, Provider, RequiredSecret, Secrets, Section, Values, netloc
 from wizard.text import MASK
 
 TITLE = "MySQL server"
@@ -493,5 +493,25 @@ def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     )]
 
 
+def chart(section: MySQLDatabase, out: ChartParts) -> None:
+    """The chart builds mysql://$(MYSQL_USER):$(MYSQL_PASSWORD)@host:port/database?tls=preferred: the password is
+    kept URL-encoded in the Secret, as it must appear in that URL."""
+    out.set("mysql.install", False)
+    # The chart writes $(MYSQL_HOST):$(MYSQL_PORT) into the URL: an IPv6 address needs its brackets there.
+    out.set("global.mysql.host", f"[{section.host}]" if ":" in section.host else section.host)
+    out.set("global.mysql.port", section.port)
+    out.set("global.mysql.user", section.user)
+    out.set("global.mysql.database", section.database)
+    out.set("global.mysql.passwordSecret", {"name": "wandb-mysql", "passwordKey": "MYSQL_PASSWORD"})
+    out.secret("wandb-mysql", "MYSQL_PASSWORD", "database.mysql.password", section.password, url_encoded=True)
+    if quote(section.user, safe="") != section.user:
+        out.cannot.append(f"database.mysql.user: the chart puts the user into the MYSQL URL as it is, and "
+                          f"{section.user!r} needs URL-encoding there: use a user name of letters, digits, '_'")
+    if section.tls != "preferred":
+        out.cannot.append(f"database.mysql.tls: the chart always connects with tls=preferred, not {section.tls!r}")
+    if section.ca_file and section.tls != "disabled":
+        out.file("global.mysql.caCert", section.ca_file, "database.mysql.ca_file")
+
+
 PROVIDER = Provider("database", "mysql", MySQLDatabase, render, checks={"database": check_mysql},
-                    instructions=instructions)
+                    instructions=instructions, chart=chart)

@@ -12,6 +12,7 @@ from wizard import validators as v
 from wizard.checks.oidc_probe import is_cognito_issuer
 from wizard.providers.base import FieldProblem, Provider
 from wizard.providers.openid import (
+    chart,
     COGNITO_ISSUER, AuthMethod, ConfidentialSecret, OidcSection, callback_and_logout, cognito_console_steps, render,
 )
 
@@ -42,4 +43,4 @@ class OidcSSO(OidcSection):
         return super().console_steps(host)
 
 
-PROVIDER = Provider("sso", "oidc", OidcSSO, render, instructions=callback_and_logout)
+PROVIDER = Provider("sso", "oidc", OidcSSO, render, instructions=callback_and_logout, chart=chart)

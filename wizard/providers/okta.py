@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field
 from wizard import validators as v
 from wizard.instructions import Instruction, host_url
 from wizard.providers.base import Provider, Secrets, Values
-from wizard.providers.openid import AuthMethod, ConfidentialSecret, OidcSection, callback_instruction, callback_url, render
+from wizard.providers.openid import chart, AuthMethod, ConfidentialSecret, OidcSection, callback_instruction, callback_url, render
 
 
 def _okta_issuer(value: str) -> str:
@@ -58,4 +58,4 @@ def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     )]
 
 
-PROVIDER = Provider("sso", "okta", OktaSSO, render, instructions=instructions)
+PROVIDER = Provider("sso", "okta", OktaSSO, render, instructions=instructions, chart=chart)

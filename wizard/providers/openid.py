@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr
 from wizard.checks.oidc_probe import callback_url
 from wizard.container import Endpoint
 from wizard.instructions import Instruction, host_url
-from wizard.providers.base import ClientSecret, Parts, Secrets, Section, Values
+from wizard.providers.base import ChartParts, ClientSecret, Parts, Secrets, Section, Values
 
 AuthMethod = Literal["implicit", "pkce"]
 ConfidentialSecret = Annotated[ClientSecret | None, Field(
@@ -52,14 +52,28 @@ class OidcSection(Section):
                 f"(redirect) URL {callback_url(host)} and, if it has logout URLs, {host}.")
 
 
+def chart(section: Any, out: ChartParts) -> None:
+    """`section`: an OidcSection subclass. The chart gives GORILLA_OIDC_SECRET and OIDC_SECRET from the Secret."""
+    out.set("global.auth.oidc.issuer", section.issuer)
+    out.set("global.auth.oidc.clientId", section.client_id)
+    out.set("global.auth.oidc.authMethod", section.auth_method)
+    if confidential(section):
+        out.set("global.auth.oidc.oidcSecret", {"name": "wandb-oidc", "secretKey": "OIDC_SECRET"})
+        out.secret("wandb-oidc", "OIDC_SECRET", f"sso.{section.provider}.client_secret", section.secret)
+
+
+def confidential(section: Any) -> bool:
+    """A confidential client: it has a client secret."""
+    return section.secret is not None and bool(section.secret.get_secret_value())
+
+
 def render(section: Any, out: Parts) -> None:
     """`section`: an OidcSection subclass."""
     out.put("OIDC_ISSUER", section.issuer)
     out.put("OIDC_CLIENT_ID", section.client_id)
     out.put("OIDC_AUTH_METHOD", section.auth_method)
-    secret = section.secret
-    if secret is not None and secret.get_secret_value():
-        out.put("GORILLA_OIDC_SECRET", out.secret(f"sso.{section.provider}.client_secret", secret), secret=True)
+    if confidential(section):
+        out.put("GORILLA_OIDC_SECRET", out.secret(f"sso.{section.provider}.client_secret", section.secret), secret=True)
     parts = urlsplit(section.issuer)
     if parts.hostname:
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -25,7 +25,7 @@ from wizard.checks.engine import CheckContext, CheckResult, Status
 from wizard.checks.net import Deadline, NetError, insecure_warning, ssl_context, truncate
 from wizard.checks.tcp import close, open_stream, speaks_tls, where
 from wizard.container import FILES_DIR, Endpoint, Mount
-from wizard.providers.base import FieldProblem, Hostname, Parts, Port, Provider, Section, netloc, query
+from wizard.providers.base import ChartParts, FieldProblem, Hostname, Parts, Port, Provider, Section, netloc, query
 
 TITLE = "Redis server"
 TTL_SECONDS = 604800  # what every W&B deployment sets (Terraform modules, the operator chart)
@@ -344,4 +344,24 @@ async def check_redis(ctx: CheckContext, cache: RedisCache):
         yield failed.result
 
 
-PROVIDER = Provider("cache", "redis", RedisCache, render, checks={"cache": check_redis})
+def chart(section: RedisCache, out: ChartParts) -> None:
+    out.set("redis.install", False)
+    # The chart writes $(REDIS_HOST):$(REDIS_PORT) into the URL: an IPv6 address needs its brackets there.
+    out.set("global.redis.host", f"[{section.host}]" if ":" in section.host else section.host)
+    out.set("global.redis.port", section.port)
+    params: dict[str, str] = {"ttlInSeconds": str(TTL_SECONDS)}
+    if section.tls:
+        params["tls"] = "true"
+        if section.ca_file:  # the chart mounts it and sets caCertPath itself
+            out.file("global.redis.caCert", section.ca_file, "cache.redis.ca_file")
+    out.set("global.redis.params", params)
+    if section.password is not None:
+        out.set("global.redis.secret", {"secretName": "wandb-redis", "secretKey": "REDIS_PASSWORD"})
+        out.secret("wandb-redis", "REDIS_PASSWORD", "cache.redis.password", section.password, url_encoded=True)
+    if section.user:
+        out.cannot.append(f"cache.redis.user: the chart connects as redis://:PASSWORD@ (the default user) and has "
+                          f"no setting for the ACL user {section.user!r}: give the default user this password, or "
+                          "use a Redis without ACL users")
+
+
+PROVIDER = Provider("cache", "redis", RedisCache, render, checks={"cache": check_redis}, chart=chart)

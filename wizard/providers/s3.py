@@ -24,7 +24,7 @@ from wizard.checks.storage_common import (
     EVENTS_TIMEOUT, PROBE_PREFIX, Verdict, event_wait, insecure_result, origin_matches, outside, probe_key, result,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft, s3_cors_instructions
-from wizard.providers.base import FieldProblem, Parts, Provider, Secrets, Section, Values, checked
+from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Secrets, Section, Values, checked
 
 NOTIFICATION_ID = "wandb-object-created"
 POLICY_SID = "wandb-bucket-notifications"
@@ -435,9 +435,28 @@ def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     return items
 
 
+def chart(section: S3Storage, out: ChartParts) -> None:
+    out.set("global.bucket.provider", "s3")
+    out.set("global.bucket.name", section.bucket)
+    out.set("global.bucket.region", section.region)
+    if section.kms_key_arn:
+        out.set("global.bucket.kmsKey", section.kms_key_arn)
+    out.set("app.env.BUCKET_QUEUE", f"sqs://{section.queue}" if section.queue else "internal://")
+    if section.notifications_queue:
+        out.env("NOTIFICATIONS_QUEUE", f"sqs://{section.notifications_queue}")
+    if section.access_key_id and section.secret_access_key is not None:
+        # As the container gets them. The chart's own bucket secret would put the keys into the BUCKET URL as they
+        # are, and a secret key with '/' or '+' (most have one) would break it.
+        out.env("AWS_ACCESS_KEY_ID", section.access_key_id)
+        out.secret_env("AWS_SECRET_ACCESS_KEY", "wandb-bucket", "AWS_SECRET_ACCESS_KEY",
+                       "storage.s3.secret_access_key", section.secret_access_key)
+    else:
+        out.cannot.append("storage: the server uses the instance's role here; on Kubernetes, give the pods' service "
+                          "account the same S3 (and SQS, KMS) permissions (EKS: IRSA or Pod Identity)")
+
+
 PROVIDER = Provider(
     "storage", "s3", S3Storage, render,
     checks={"storage.access": access, "storage.cors": cors, "storage.preflight": preflight,
             "storage.events": events, "storage.extras": extras},
-    instructions=instructions, credentials_rejected=_rejected,
-)
+    instructions=instructions, credentials_rejected=_rejected, chart=chart)

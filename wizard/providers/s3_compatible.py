@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import SecretStr, AfterValidator, Field, field_validator
 
 from wizard import validators as v
 from wizard.checks import net
@@ -23,7 +23,7 @@ from wizard.checks.s3_api import (
 from wizard.checks.storage_common import TITLES, insecure_result, result
 from wizard.container import Endpoint
 from wizard.instructions import Instruction, host_url, s3_cors_instructions
-from wizard.providers.base import Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, nothing_to_check, query
+from wizard.providers.base import ChartParts, Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, nothing_to_check, query
 
 
 def _endpoint(value: str) -> str:
@@ -132,6 +132,23 @@ def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     return s3_cors_instructions(host_url(values))
 
 
+def chart(section: S3CompatibleStorage, out: ChartParts) -> None:
+    """MinIO and the like: the chart builds s3://$(BUCKET_ACCESS_KEY):$(BUCKET_SECRET_KEY)@<name>/<path>, so the
+    endpoint is the name and the bucket (with the query) the path; the keys are kept URL-encoded in the Secret."""
+    params = query([("region", quote(section.region))] + ([("tls", "true")] if section.tls else []))
+    out.set("global.bucket.provider", "s3")
+    out.set("global.bucket.name", section.endpoint)
+    out.set("global.bucket.path", f"{section.bucket}{params}")
+    out.set("global.bucket.region", section.region)
+    out.set("global.bucket.secret", {"secretName": "wandb-bucket", "accessKeyName": "ACCESS_KEY",
+                                     "secretKeyName": "SECRET_KEY"})
+    out.secret("wandb-bucket", "ACCESS_KEY", "storage.s3_compatible.access_key", SecretStr(section.access_key),
+               url_encoded=True)
+    out.secret("wandb-bucket", "SECRET_KEY", "storage.s3_compatible.secret_key", section.secret_key,
+               url_encoded=True)
+    out.set("app.env.BUCKET_QUEUE", "internal://")
+
+
 PROVIDER = Provider(
     "storage", "s3-compatible", S3CompatibleStorage, render,
     checks={"storage.access": access, "storage.cors": cors, "storage.preflight": preflight,
@@ -139,5 +156,4 @@ PROVIDER = Provider(
                                                       "S3-compatible stores use the server's internal queue.")),
             "storage.extras": nothing_to_check(result("storage.kms", Status.SKIPPED,
                                                       "Nothing more to check for this kind of storage."))},
-    instructions=instructions, credentials_rejected=_rejected,
-)
+    instructions=instructions, credentials_rejected=_rejected, chart=chart)

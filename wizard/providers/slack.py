@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from wizard.checks.engine import CheckContext, CheckResult, Status
 from wizard.checks.net import NetError, client, fetch, insecure_warning, truncate
 from wizard.instructions import Instruction, host_url
-from wizard.providers.base import FieldProblem, Parts, Provider, Secrets, Section, Values
+from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Secrets, Section, Values
 from wizard.validators import is_loopback_host
 
 # api.test answers {"ok": true} without authentication. Tests point the check elsewhere with
@@ -155,8 +155,16 @@ def instructions(values: Values, secrets: Secrets) -> list[Instruction]:
     )]
 
 
+def chart(section: SlackConfig, out: ChartParts) -> None:
+    if not (section.enabled and section.secret is not None):
+        return
+    out.set("global.slack.clientId", section.client_id or "")
+    # global.slack.secret would put the secret into the values: both variables come from a Secret instead.
+    for name in ("SLACK_SECRET", "GORILLA_SLACK_SECRET"):
+        out.secret_env(name, "wandb-slack", "SLACK_SECRET", "slack.secret", section.secret)
+
+
 PROVIDER = Provider(
     "slack", "slack", SlackConfig, render,
     checks={"slack.credentials": check_credentials, "slack.redirect": check_redirect, "slack.api": check_api},
-    instructions=instructions,
-)
+    instructions=instructions, chart=chart)
