@@ -204,6 +204,31 @@ def test_export_for_the_kubernetes_operator(tmp_path, home):
     assert "Traceback" not in old.stderr and not (tmp_path / "values.yaml").exists()
 
 
+def test_check_for_kubernetes_uses_the_pods_rules(tmp_path, home):
+    """`check --target kubernetes`: Docker's host entry and this machine's port and preflight do not apply; files on
+    the server's volume cannot be kept there. Said as results, in the same report."""
+    path = answers_file(tmp_path, """
+        [host]
+        url = "https://wandb.example.com"
+        [cache]
+        provider = "redis"
+        host = "host.docker.internal"
+        tls = false
+        """)
+    result = cli(home, "check", "--answers", str(path), "--target", "kubernetes", "--json", "--timeout", "10")
+    assert result.returncode == 8, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)
+    assert "preflight" not in [step["step"] for step in report["steps"]]
+    by_id = {r["id"]: r for step in report["steps"] for r in step["results"]}
+    assert {by_id[i]["status"] for i in ("host.dns", "host.ports", "host.port-free")} == {"skipped"}
+    assert by_id["storage.local"]["status"] == "fail" and "object storage" in by_id["storage.local"]["message"]
+    cache = [r for r in by_id.values() if r["id"].startswith("cache.") and r["status"] == "fail"]
+    assert any("pods cannot resolve it" in r["message"] for r in cache), cache
+    docker = json.loads(cli(home, "check", "--answers", str(path), "--json", "--timeout", "10").stdout)
+    assert "preflight" in [step["step"] for step in docker["steps"]]
+
+
 def test_session_exported_to_answers_gives_the_same_environment(tmp_path, home):
     """A session (values in the file, secrets in the keyring) -> answers file -> the identical environment."""
     store = SessionStore(home / "sessions")

@@ -223,3 +223,22 @@ async def test_embedded_database_is_skipped():
     section, _ = validate_step("database", {"provider": "embedded"})
     results = await collect(checks_for("database"), CheckContext({"database": section}))
     assert [r.status for r in results] == [Status.SKIPPED]
+
+
+async def test_for_kubernetes_the_address_is_checked_as_a_pod_would_use_it(mariadb):
+    """`check --target kubernetes`: the same checks, the pod's rules. A loopback address is the pod itself and no
+    host.docker.internal fix is offered (pods have no such name); a reachable address passes, saying that the
+    check ran from this machine."""
+    account = mariadb.account()
+    results = await _run(_section(mariadb, account, host="127.0.0.1"), target="kubernetes")
+    reachable = results["database.reachable"]
+    assert reachable.status is Status.FAIL and reachable.fix is None
+    assert "inside a pod that is the pod itself" in reachable.message and "Service name" in reachable.hint
+    assert "database.login" not in results or results["database.login"].status is Status.SKIPPED
+    docker = await _run(_section(mariadb, account, host="127.0.0.1"))
+    assert "host.docker.internal" in docker["database.reachable"].fix.description  # the Docker rule, unchanged
+
+    results = await _run(_section(mariadb, account), target="kubernetes")
+    assert results["database.reachable"].status is Status.PASS, results["database.reachable"]
+    assert "checked from this machine: the pods must reach it too" in results["database.reachable"].message
+    assert results["database.login"].status is Status.PASS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Callable
 
-from wizard.checks.engine import DEFAULT_TIMEOUT, CheckContext, CheckResult, checks_for, run_checks
+from wizard.checks.engine import DEFAULT_TIMEOUT, DOCKER, CheckContext, CheckResult, checks_for, run_checks
 from wizard.config import InstallConfig
 from wizard.report import StepReport
 from wizard.steps import CONFIG_STEPS
@@ -20,9 +20,10 @@ async def check_all(
     ca_file: str | None = None,
     insecure: bool = False,
     progress: Progress | None = None,
+    target: str = DOCKER,
 ) -> list[StepReport]:
     sections = {step: getattr(cfg, step) for step in CONFIG_STEPS}
-    ctx = CheckContext(sections, timeout=timeout, ca_file=ca_file, insecure=insecure)
+    ctx = CheckContext(sections, timeout=timeout, ca_file=ca_file, insecure=insecure, target=target)
     plan = {step: checks_for(step) for step in CONFIG_STEPS}
     total = sum(len(checks) for checks in plan.values())
     done = 0

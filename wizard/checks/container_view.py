@@ -117,12 +117,54 @@ def _loopback_result(result_id: str, title: str, endpoint: Endpoint) -> CheckRes
     return CheckResult(result_id, title, Status.FAIL, message, hint, fix)
 
 
+def _refuse_hosts_file_name(ctx: CheckContext, host: str, result_id: str, title: str, who: str, hint: str) -> None:
+    """A name only this machine's hosts file gives: the server (`who` ...) could not resolve it."""
+    if host.lower() in names_in_hosts_file(ctx.extra.get("hosts_file", HOSTS_FILE)):
+        raise Unreachable(CheckResult(
+            result_id, title, Status.FAIL,
+            f"'{host}' is a name from this machine's {HOSTS_FILE}, which {who}: the server could not resolve it.",
+            hint,
+        ))
+
+
+def _pod_route(ctx: CheckContext, endpoint: Endpoint, result_id: str, title: str) -> Route:
+    """The same rules for the pods of W&B's Kubernetes operator: no Docker host entry, nor this machine's hosts
+    file, and a pod's loopback is the pod. What is left is checked from here, which is not a pod: said so."""
+    host = endpoint.host
+    where = f"{host}:{endpoint.port}"
+    if is_loopback_host(host.strip("[]")):
+        raise Unreachable(CheckResult(
+            result_id, title, Status.FAIL,
+            f"{endpoint.variable} names {host}: inside a pod that is the pod itself, so the server would find "
+            f"nothing at {where}.",
+            "Use an address or DNS name the pods reach: the service's Kubernetes Service name, or its address on "
+            "the network.",
+        ))
+    if host.lower() == HOST_ALIAS:
+        raise Unreachable(CheckResult(
+            result_id, title, Status.FAIL,
+            f"{endpoint.variable} names {HOST_ALIAS}, Docker's name for the Docker host: pods cannot resolve it.",
+            "Use the address or DNS name of the machine the service runs on, as the pods reach it.",
+        ))
+    _refuse_hosts_file_name(ctx, host, result_id, title, "the pods do not see",
+                            "Use the service's IP address, or a name in DNS (or a Kubernetes Service name) the pods "
+                            "resolve.")
+    if is_ip(host.strip("[]")):
+        return Route(host, host.strip("[]"), f"{host} is an IP address (checked from this machine: the pods must "
+                                             "reach it too)")
+    return Route(host, host, f"{host} resolves through DNS here; the pods use the cluster's DNS, which must resolve "
+                             "it too")
+
+
 async def route(ctx: CheckContext, step: str, variable: str, result_id: str, title: str) -> Route:
-    """Where to connect for the endpoint behind `variable` of `step`, as the container will. Raises Unreachable."""
+    """Where to connect for the endpoint behind `variable` of `step`, as the container (or a pod) will. Raises
+    Unreachable."""
     inputs = ctx.container(step)
     endpoint = next((item for item in inputs.endpoints if item.variable == variable), None)
     if endpoint is None:
         raise LookupError(f"{step} gives the container no {variable} endpoint")
+    if ctx.in_pods:
+        return _pod_route(ctx, endpoint, result_id, title)
     host = endpoint.host
     if is_loopback_host(host.strip("[]")):
         raise Unreachable(_loopback_result(result_id, title, endpoint))
@@ -143,13 +185,9 @@ async def route(ctx: CheckContext, step: str, variable: str, result_id: str, tit
         return Route(host, entry.address, f"{host} is {entry.address} (the container's host entry)")
     if is_ip(host.strip("[]")):
         return Route(host, host.strip("[]"), f"{host} is an IP address")
-    if host.lower() in names_in_hosts_file(ctx.extra.get("hosts_file", HOSTS_FILE)):
-        raise Unreachable(CheckResult(
-            result_id, title, Status.FAIL,
-            f"'{host}' is a name from this machine's {HOSTS_FILE}, which the server container does not see (Docker "
-            "writes the container's own hosts file): the server could not resolve it.",
-            "Use the service's IP address, or a name in DNS that the container can resolve.",
-        ))
+    _refuse_hosts_file_name(ctx, host, result_id, title, "the server container does not see (Docker writes the "
+                            "container's own hosts file)",
+                            "Use the service's IP address, or a name in DNS that the container can resolve.")
     return Route(host, host, f"{host} resolves through DNS, as in the container (Docker gives it this machine's "
                              "DNS servers)")
 

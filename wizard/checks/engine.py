@@ -14,6 +14,8 @@ from enum import Enum
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 DEFAULT_TIMEOUT = 5.0
+DOCKER, KUBERNETES = "docker", "kubernetes"  # where the server will run (CheckContext.target)
+TARGETS = (DOCKER, KUBERNETES)
 
 
 class Status(str, Enum):
@@ -60,6 +62,12 @@ class CheckContext:
     ca_file: str | None = None
     insecure: bool = False  # skip TLS verification: only with a visible warning
     extra: dict[str, Any] = field(default_factory=dict)
+    target: str = DOCKER  # where the server will run: DOCKER (this machine) or KUBERNETES (W&B's operator)
+
+    @property
+    def in_pods(self) -> bool:
+        """The server runs in Kubernetes pods: the container's-eye rules are a pod's (no Docker host entries)."""
+        return self.target == KUBERNETES
 
     def section(self, step: str) -> Any:
         return self.sections.get(step)

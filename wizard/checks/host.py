@@ -30,6 +30,11 @@ def _is_local_address(address: str) -> bool:
 
 @register("host", "host.dns", "Name resolves to this machine")
 async def check_dns(ctx: CheckContext):
+    if ctx.in_pods:
+        yield CheckResult("host.dns", "Name resolves to this machine", Status.SKIPPED,
+                          "Kubernetes: the name must resolve to the cluster's ingress or load balancer, which this "
+                          "machine cannot tell.", "Point the DNS record at the ingress the operator sets up.")
+        return
     host_cfg = ctx.section("host")
     name, _, _ = _host_and_port(host_cfg.url)
     try:
@@ -67,7 +72,12 @@ async def check_ports(ctx: CheckContext):
     name, url_port, scheme = _host_and_port(host_cfg.url)
     published = server.port if server else 8080
     results = []
-    if host_cfg.reverse_proxy and (scheme == "https" or url_port != published):
+    if ctx.in_pods:
+        results.append(CheckResult(
+            "host.ports", "Port and scheme line up", Status.SKIPPED,
+            f"Kubernetes: the operator's ingress serves {host_cfg.url}; no port of this machine is published.",
+        ))
+    elif host_cfg.reverse_proxy and (scheme == "https" or url_port != published):
         ends = "TLS ends" if scheme == "https" else "Requests arrive"
         results.append(CheckResult(
             "host.ports", "Port and scheme line up", Status.PASS,
@@ -105,6 +115,10 @@ async def check_ports(ctx: CheckContext):
 
 @register("host", "host.port-free", "Published port is free")
 async def check_port_free(ctx: CheckContext):
+    if ctx.in_pods:
+        yield CheckResult("host.port-free", "Published port is free", Status.SKIPPED,
+                          "Kubernetes: the server publishes no port on this machine.")
+        return
     server = ctx.section("server")
     address, port = (server.bind_address, server.port) if server else ("0.0.0.0", 8080)
     family = socket.AF_INET6 if ":" in address else socket.AF_INET

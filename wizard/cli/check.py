@@ -26,6 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_check_arguments(parser)
     add_preflight_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON (assets/check-report.schema.json)")
+    parser.add_argument("--target", choices=("docker", "kubernetes"), default="docker",
+                        help="where the server will run: wandb/local on this machine's Docker (default), or pods of "
+                             "W&B's Kubernetes operator (addresses are checked as a pod would use them; no preflight)")
     parser.set_defaults(run=run)
 
 
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             print(report.invalid_json(setting_errors(exc)), end="")
         raise
     reports = run_checks(source, args)
-    if not args.no_preflight:  # what a real `apply` finds before it launches: Docker access, the port, the bind path
+    if not args.no_preflight and args.target == "docker":  # what `apply` finds first: Docker, the port, the bind path
         reports.append(preflight(launch_spec(source)))
     print(report.as_json(reports) if args.json else report.as_text(reports), end="")
     return checks_exit(reports)

@@ -85,7 +85,7 @@ def run_checks(source: sources.Source, args: argparse.Namespace) -> list[report.
     try:
         reports = loop.run_until_complete(check_all(
             source.cfg, timeout=args.timeout, ca_file=args.ca_file, insecure=args.insecure,
-            progress=progress if sys.stderr.isatty() else None))
+            progress=progress if sys.stderr.isatty() else None, target=getattr(args, "target", "docker")))
         loop.run_until_complete(loop.shutdown_default_executor())
         return reports
     finally:

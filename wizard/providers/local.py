@@ -28,6 +28,10 @@ def _free_bytes(path: str) -> tuple[str, int]:
 
 
 def volume_result(ctx: CheckContext) -> CheckResult:
+    if ctx.in_pods:
+        return result("storage.local", Status.FAIL, "Kubernetes: W&B's operator keeps files in object storage, not "
+                      "on a volume of the server.", "Choose Amazon S3, Google Cloud Storage, Azure Blob or an "
+                      "S3-compatible store in File storage.")
     server = ctx.section("server")
     volume = server.volume if server is not None else "wandb"
     message = (f"Files stay in the server's data volume ({volume}, mounted at /vol): no bucket to check. Back up "
