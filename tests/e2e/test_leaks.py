@@ -235,8 +235,8 @@ def test_headless_run_leaks_no_secret(tmp_path, docker_client, docker_names, sta
             problems.append(f"output of `{command}`: {_hits(output, canaries)}")
     files = [p for p in home.rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {f"{session}.json", "secrets.cfg", "wandb.env", "docker-compose.yml", "values.yaml",
-            "run-wandb.sh"} <= names, names  # sessions, the keyring file, exports: the search covers them
+    assert {f"{session}.json", "secrets.cfg", "wandb.env", "docker-compose.yml", "wandb-operator.yaml",
+            "wandb-operator-secrets.sh", "run-wandb.sh"} <= names, names  # sessions, the keyring file, exports: the search covers them
     for file in files:
         if _hits(file.read_bytes(), canaries):
             problems.append(f"file {file.relative_to(home)}: {_hits(file.read_bytes(), canaries)}")
