@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wizard import answers as answers_mod
 from wizard import config, secrets
@@ -33,6 +33,7 @@ class Source:
     values: dict
     secrets: dict[str, str]  # an answers file's, for the keyring (a session's are there already)
     session: str | None
+    flags: dict = field(default_factory=dict)  # a session's records: the last launch, restore mode
 
 
 def from_session(name: str) -> Source:
@@ -42,7 +43,7 @@ def from_session(name: str) -> Source:
 
     flow = WizardFlow.read(name)
     flow.attach_secrets(open_keyring())
-    return Source(flow.build_config(), flow.session.values, {}, name)
+    return Source(flow.build_config(), flow.session.values, {}, name, dict(flow.session.flags))
 
 
 def from_answers(path: str, allow_inline: bool, session: str | None = None) -> Source:

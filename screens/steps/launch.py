@@ -29,6 +29,7 @@ ACTIONS = {
     "end-recovery": "End restore mode",
     "load": "Load image from file",
     "destroy": "Remove server and data",
+    "support": "Support bundle",
 }
 LOG_LINES = 2000  # kept in the log view; older lines scroll away
 
@@ -76,8 +77,9 @@ class LaunchStep(StepView):
 
     DEFAULT_CSS = """
     LaunchStep .launch-title { text-style: bold; margin-top: 1; }
-    LaunchStep #launch-buttons, LaunchStep #launch-buttons-more { height: auto; margin-top: 1; }
-    LaunchStep #launch-buttons Button, LaunchStep #launch-buttons-more Button {
+    LaunchStep #launch-buttons, LaunchStep .launch-buttons { height: auto; margin-top: 1; }
+    LaunchStep #launch-buttons-last { margin-top: 0; }
+    LaunchStep #launch-buttons Button, LaunchStep .launch-buttons Button {
         margin-right: 1; width: auto; min-width: 0;  /* as wide as the label: three fit in 80 columns, uncut */
     }
     LaunchStep #launch-progress-bar { display: none; }
@@ -97,6 +99,7 @@ class LaunchStep(StepView):
         self.started = 0.0
         self.markers: list[str] = []
         self._elapsed_timer = None
+        self._support: Any = None  # what the support bundle is made of, taken when its button is pressed
 
     # ---- layout
 
@@ -126,6 +129,8 @@ class LaunchStep(StepView):
                 yield Button(Text("Recover access"), id="action-recover", compact=True)
         with Horizontal(id="launch-buttons-more", classes="launch-buttons"):
             yield Button(Text("Load image from file…"), id="action-load", compact=True)
+            yield Button(Text("Support bundle"), id="action-support", compact=True)
+        with Horizontal(id="launch-buttons-last", classes="launch-buttons"):
             yield Button(Text("Remove server…"), id="action-destroy", variant="error", compact=True)
         yield Plain("", id="launch-phase", classes="launch-title")
         yield ProgressBar(total=100, show_eta=False, id="launch-progress-bar")
@@ -192,7 +197,7 @@ class LaunchStep(StepView):
         event.stop()
         self.post_message(self.NavigateTo("review"))
 
-    @on(Button.Pressed, "#launch-buttons Button, #launch-buttons-more Button")
+    @on(Button.Pressed, "#launch-buttons Button, .launch-buttons Button")
     def _action(self, event: Button.Pressed) -> None:
         event.stop()
         if self.running:
@@ -208,6 +213,9 @@ class LaunchStep(StepView):
                       f"This removes the container and the data volume {self.spec.volume}: runs, users and files "
                       f"are lost. Type the volume's name ({self.spec.volume}) to confirm:", self.spec.volume,
                       lambda typed: self.start("destroy", typed))
+        elif action == "support":
+            self._support = self.flow.support_facts()  # taken here, on the UI thread; the bundle is made in the worker
+            self.start("support")
         elif action in ACTIONS:
             self.start(action)
 
@@ -221,7 +229,7 @@ class LaunchStep(StepView):
         self.app.push_screen(TextInputScreen(title, message, placeholder), answered)
 
     def _buttons(self) -> Any:
-        return self.query("#launch-buttons Button, #launch-buttons-more Button")
+        return self.query("#launch-buttons Button, .launch-buttons Button")
 
     def start(self, action: str, argument: str = "") -> None:
         self.running = action
@@ -256,12 +264,29 @@ class LaunchStep(StepView):
                 result = launcher.end_recovery(self.spec, **kwargs)
             elif action == "load":
                 result = launcher.load_image_tarball(argument, expected_ref=self.spec.image_ref, on_event=on_event)
+            elif action == "support":
+                result = self._write_support_bundle(on_event)
             else:
                 result = launcher.destroy(self.spec, confirm_volume_name=argument, on_event=on_event)
         except Exception as exc:  # LauncherError says what to do; anything else is shown as a message too
             self.post_message(self.Done(action, None, exc))
             return
         self.post_message(self.Done(action, result, None))
+
+    def _write_support_bundle(self, on_event) -> str:
+        """(In the worker.) doctor's bundle into the home directory; what it says about it."""
+        from pathlib import Path
+
+        from wizard import doctor, launcher
+
+        cfg, spec, facts = self._support
+        on_event(launcher.Step("support", "Running every step's checks and the preflight, reading the container…"))
+        bundle = doctor.bundle_for(cfg, spec, facts)
+        out = doctor.default_path(Path.home())
+        size = doctor.write(bundle, out)
+        missing = "".join(f" Not included: {line}" for line in bundle.missing)
+        return (f"Wrote {out} ({size / 1024:.1f} KiB, mode 0600): {len(bundle.files)} files, secrets redacted. "
+                f"Its README.txt says what each file is.{missing}")
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
@@ -304,11 +329,14 @@ class LaunchStep(StepView):
         if error is not None:
             message, hint = getattr(error, "message", str(error)), getattr(error, "hint", "")
             outcome.set_text(_status_line("✗ fail", f"{ACTIONS[action]} failed", printable(message), printable(hint)))
+            if action == "support":  # no change to the server: nothing to record
+                self._phase("")
+                return
             self.flow.record_launch(action, False, str(error))
             self.show_status()
             self._phase("")
             return
-        if action in ("load", "destroy"):
+        if action in ("load", "destroy", "support"):
             self._simple_outcome(action, result)
             return
         launch_result = getattr(result, "launch", result)
@@ -353,6 +381,8 @@ class LaunchStep(StepView):
     def _simple_outcome(self, action: str, result) -> None:
         if action == "load":
             message = f"Loaded {', '.join(result.tags) or 'the archive'}: press Launch to start the server with it."
+        elif action == "support":
+            message = result
         else:
             message = result.message
         self.query_one("#launch-outcome", Plain).set_text(_status_line("✓ ok", ACTIONS[action], printable(message)))

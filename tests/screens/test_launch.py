@@ -215,3 +215,37 @@ async def test_a_relaunch_cut_short_is_undone_when_the_wizard_opens(keyring, doc
         assert server.name == spec.container_name and server.status == "running"
         assert journal.pending() == []
         await pilot.press("ctrl+q")
+
+
+async def test_the_support_bundle_is_written_from_the_launch_step(keyring, tmp_path, monkeypatch, docker_client,  # noqa: F811
+                                                                 docker_names, standin_image):  # noqa: F811
+    """Support bundle (Launch step): doctor's bundle in the home directory, 0600, the license nowhere in it."""
+    import stat
+    import tarfile
+
+    from tests.jws import make_license
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    license_key = make_license(sub="CANARY-support-bundle")
+    port = free_port()
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        _configure(app.flow, docker_names, standin_image, port)
+        app.flow.set_value("license", ("key",), license_key)
+        await _open_launch(pilot, app)
+        await pilot.press("enter")  # Launch
+        assert (await _outcome(pilot, app)).startswith("✓ ok")
+        await _press(pilot, "action-support")
+        await wait_for(pilot, lambda: app.view.running is None and "Support bundle" in widget_text(app, "#launch-outcome")
+                       and "Wrote" in widget_text(app, "#launch-outcome"), LAUNCH_TIMEOUT, what="the bundle")
+        outcome = " ".join(widget_text(app, "#launch-outcome").split())
+        assert outcome.startswith(f"✓ ok Support bundle Wrote {tmp_path}/wandb-local-support-"), outcome
+        assert "mode 0600" in outcome and "Not included" not in outcome
+    (bundle,) = tmp_path.glob("wandb-local-support-*.tar.gz")
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
+    with tarfile.open(bundle) as tar:
+        names = {m.name.removeprefix("wandb-local-support/") for m in tar.getmembers()}
+        content = b"".join(tar.extractfile(m).read() for m in tar.getmembers())
+    assert {"README.txt", "checks.json", "container/server.log", "container/inspect.json"} <= names
+    assert license_key.encode() not in content and b"*** All services started" in content

@@ -17,7 +17,7 @@ from wizard.lazy import lazy_module
 if TYPE_CHECKING:
     from wizard.checks import engine
     from wizard import report, sources
-    from wizard.launcher import LaunchEvent, LaunchSpec, Options
+    from wizard.launcher import LaunchEvent, LaunchResult, LaunchSpec, Options
 else:
     engine = lazy_module("wizard.checks.engine")
     report = lazy_module("wizard.report")
@@ -89,10 +89,28 @@ def run(args: argparse.Namespace) -> int:
     if failed(checked):
         print("Not launched: fix the preflight failures above.", file=sys.stderr)
         return Exit.CHECKS_FAILED
-    return _launch(spec, launcher.Options(ready_timeout=args.ready_timeout, ca_file=args.ca_file))
+    try:
+        result = _launch(spec, launcher.Options(ready_timeout=args.ready_timeout, ca_file=args.ca_file))
+    except launcher.LauncherError as exc:
+        _record(name, "launch", False, exc.message)
+        raise
+    _record(name, result.action, result.ok, result.message)
+    return Exit.OK if result.ok else Exit.FAILED
 
 
-def _launch(spec: LaunchSpec, options: Options) -> int:
+def _record(name: str, action: str, ok: bool, message: str) -> None:
+    """The launch's outcome in the session, as the Launch step records it (`doctor` and the TUI read it)."""
+    from wizard.flow import WizardFlow
+
+    flow = WizardFlow.open(name)
+    try:
+        flow.record_launch(action, ok, message)
+        flow.save()
+    finally:
+        flow.close()
+
+
+def _launch(spec: LaunchSpec, options: Options) -> LaunchResult:
     from wizard import launcher
     from wizard.text import printable
 
@@ -102,12 +120,12 @@ def _launch(spec: LaunchSpec, options: Options) -> int:
     if result.ok:
         for line in (result.after.next_steps if result.after else ()):
             print(f"  - {printable(line)}")
-        return Exit.OK
+        return result
     if result.hint:
         print(f"how to fix: {printable(result.hint)}", file=sys.stderr)
     for line in result.last_logs:
         print(f"  | {printable(line)}", file=sys.stderr)
-    return Exit.FAILED
+    return result
 
 
 @contextmanager

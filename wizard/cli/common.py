@@ -59,7 +59,7 @@ def preflight(spec: LaunchSpec) -> report.StepReport:
     """This machine's preflight for a launch, as `apply` runs it before launching."""
     from wizard import launcher
 
-    return report.StepReport(report.PREFLIGHT, list(launcher.run_preflight(spec)))
+    return launcher.preflight_report(spec)
 
 
 def failed(step_report: report.StepReport) -> bool:

@@ -364,6 +364,15 @@ class WizardFlow:
 
         return launch_spec(self.build_config(), self.name)
 
+    def support_facts(self) -> tuple[config.InstallConfig, Any, dict[str, Any]]:
+        """What `doctor` needs of this session, taken now (a support bundle is then made in a worker thread): the
+        configuration, the launch spec, and the session's name, settings and last launch (copied)."""
+        import copy
+
+        facts = {"session": self.name, "values": copy.deepcopy(self.session.values),
+                 "last_launch": copy.deepcopy(self.session.flags.get("last_launch"))}
+        return self.build_config(), self.launch_spec(), facts
+
     def export(self, fmt: str, path: str, with_secrets: bool) -> list[ExportFile]:
         """Write the configuration as `fmt` (see wizard.exports); returns the files written."""
         from pathlib import Path

@@ -54,7 +54,7 @@ from wizard.launcher.operations import (
     upgrade,
 )
 from wizard.launcher.plan import PlannedOperation, dry_run
-from wizard.launcher.preflight import Minimums, run_preflight
+from wizard.launcher.preflight import Minimums, preflight_report, run_preflight
 from wizard.launcher.spec import (
     InvalidSpec,
     LaunchSpec,

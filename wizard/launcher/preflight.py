@@ -12,7 +12,7 @@ import re
 import shutil
 import socket
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from wizard.checks.engine import CheckResult, Status
 from wizard.launcher.engine import connect, engine_address
@@ -27,6 +27,9 @@ from wizard.launcher.existing import (
 from wizard.launcher.run import port_hint
 from wizard.launcher.spec import LaunchSpec
 from wizard.launcher.volume import bind_path_problem, check_bind_path
+
+if TYPE_CHECKING:
+    from wizard.report import StepReport
 
 GB = 1024 ** 3
 
@@ -304,3 +307,10 @@ def run_preflight(spec: LaunchSpec, minimums: Minimums = Minimums(),
         yield check_host_gateway(spec, client)
     if client is not None:
         client.close()
+
+
+def preflight_report(spec: LaunchSpec) -> StepReport:
+    """This machine's preflight for a launch as a report's step (what `check`, `apply` and `doctor` print)."""
+    from wizard.report import PREFLIGHT, StepReport
+
+    return StepReport(PREFLIGHT, list(run_preflight(spec)))

@@ -7,6 +7,9 @@
 #   - STANDIN_READY_DELAY=seconds before it is ready (default 1), or "never";
 #   - STANDIN_CRASH=1: exits with code 3 right after "Migrating database";
 #   - LOCAL_RESTORE=true: prints a temporary password line (wording baked in at build: @RESTORE_LINE@);
+#   - STANDIN_LEAK=1: prints its secrets in the log as a careless server would (the environment raw, a URL with its
+#     password, an Authorization header, base64 of each value, a PEM private key): for the support bundle's
+#     redaction test. Without it, no secret is ever printed;
 #   - fails like wandb/local when /vol is not writable by its user (UID 999, GID 0);
 #   - serves what it received: /cgi-bin/received-env (Docker's environment, NUL-separated, exactly as given),
 #     /cgi-bin/restore-password (the password it printed), /cgi-bin/version.
@@ -24,7 +27,7 @@
 # Names resolve ONLY as IP literals or through /etc/hosts (where Docker writes --add-host entries), never through
 # DNS: the container's resolver is not on this machine and tests reach nothing but this machine. The cloud stores
 # themselves (Amazon S3, GCS, Azure) are never contacted. Parsing is done with shell built-ins only: no secret
-# reaches a command line (the tests sample /proc/*/cmdline) and none is printed.
+# reaches a command line (the tests sample /proc/*/cmdline) and none is printed (unless STANDIN_LEAK=1).
 cat /proc/1/environ > /tmp/received-env  # this script is PID 1: its initial environment is what Docker passed
 echo "*** Stand-in W&B server, version ${STANDIN_VERSION:-1}, user $(id -u):$(id -g)"
 if ! mkdir -p /vol/env 2>/dev/null; then
@@ -320,6 +323,17 @@ if [ "$PROBLEMS" -gt 0 ]; then
 fi
 
 echo "*** Migrating database..."
+if [ "$STANDIN_LEAK" = 1 ]; then
+    tr '\0' '\n' < /proc/1/environ | while IFS= read -r pair; do
+        echo "(stand-in leak) env $pair"
+        printf '(stand-in leak) b64 %s\n' "$(printf '%s' "${pair#*=}" | base64 | tr -d '\n')"
+    done
+    echo "(stand-in leak) Authorization: Bearer $LICENSE"
+    echo "(stand-in leak) dialing $MYSQL"
+    echo "-----BEGIN RSA PRIVATE KEY-----"
+    echo "MIIEowIBAAKCAQEAstandinleakedprivatekeymaterialnotarealkey0123456789"
+    echo "-----END RSA PRIVATE KEY-----"
+fi
 if [ "$STANDIN_CRASH" = 1 ]; then
     echo "FATAL: stand-in told to crash (STANDIN_CRASH=1)" >&2
     exit 3
