@@ -412,6 +412,13 @@ class WizardApp(App[int]):
         except SessionError as exc:
             self.notify(str(exc), severity="error", timeout=8, markup=False)
 
+    def action_team_bucket(self) -> None:
+        if self.flow is None:
+            return
+        from screens.team_bucket import TeamBucketScreen
+
+        self.push_screen(TeamBucketScreen(self.flow))
+
     def action_save(self) -> None:
         self.save_now()
         if self.flow is not None:

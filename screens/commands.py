@@ -20,6 +20,8 @@ class WizardCommands(Provider):
             ("Run live checks", app.action_run_checks, "Run the current step's checks (ctrl+r)"),
             ("Save now", app.action_save, "Write the session file now (it is also saved as you type)"),
             ("Help for this step", app.action_help, "F1 or ?"),
+            ("Check a team's bucket", app.action_team_bucket,
+             "A team's own S3 or GCS bucket, set once at team creation: checked with the server's credentials"),
             ("Show or hide the step list", app.action_toggle_steps, "ctrl+t: more room on small terminals"),
             ("Next step", partial(app.call_later, app.action_next), "F8, ctrl+n or alt+right"),
             ("Previous step", partial(app.call_later, app.action_back), "F7 or alt+left"),
