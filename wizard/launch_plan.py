@@ -7,7 +7,10 @@ from wizard import render
 from wizard.config import InstallConfig
 
 
-def launch_spec(cfg: InstallConfig, session_name: str):
+ADOPTED_FLAG = "adopted"  # session flag: {"container": name, "id": container id}
+
+
+def launch_spec(cfg: InstallConfig, session_name: str, adopted_id: str = ""):
     from wizard.launcher import LaunchSpec
 
     server = cfg.server
@@ -26,4 +29,11 @@ def launch_spec(cfg: InstallConfig, session_name: str):
         host_url=cfg.host.url,
         mounts=inputs.mounts,
         extra_hosts=inputs.extra_hosts,
+        adopted_id=adopted_id,
     )
+
+
+def adopted_id(flags: dict) -> str:
+    """The container `adopt` took over for this session ("" when none): the launcher may replace it."""
+    adopted = flags.get(ADOPTED_FLAG) or {}
+    return str(adopted.get("id") or "") if isinstance(adopted, dict) else ""

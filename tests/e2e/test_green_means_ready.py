@@ -98,7 +98,7 @@ def _edit(values: dict, step: str, **fields) -> dict:
 
 async def _checked(values, secrets) -> dict:
     cfg = build_config(values, secrets)
-    reports = await check_all(cfg, timeout=5.0)
+    reports = await check_all(cfg, timeout=30.0)  # generous: under load a good service can take over 5 s
     return {result.id: result for report in reports for result in report.results}
 
 
@@ -220,10 +220,12 @@ async def test_cloud_storage_checked_green_gets_the_server_ready(cloud, good, do
     values["storage"] = storage
     secrets = {**storage_secrets}
     cfg = build_config(values, secrets)
-    ctx = CheckContext({"storage": cfg.storage, "host": cfg.host}, timeout=5.0, extra=extra)
+    # 30 s: the emulators answer at once, but under load (a second suite on the other core) the S3 check once ran
+    # past 5 s and gave one "no answer" result instead of its bucket and probe results.
+    ctx = CheckContext({"storage": cfg.storage, "host": cfg.host}, timeout=30.0, extra=extra)
     results = {result.id: result for result in await collect(checks_for("storage"), ctx)}
     for check_id in ("storage.bucket", "storage.probe"):
-        assert results[check_id].status is Status.PASS, results[check_id]
+        assert check_id in results and results[check_id].status is Status.PASS, results
 
     spec, result, container = _launch(values, secrets, docker_client, READY)
     assert result.ok, (result.message, container.logs()[-2000:])

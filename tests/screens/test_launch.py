@@ -249,3 +249,40 @@ async def test_the_support_bundle_is_written_from_the_launch_step(keyring, tmp_p
         content = b"".join(tar.extractfile(m).read() for m in tar.getmembers())
     assert {"README.txt", "checks.json", "container/server.log", "container/inspect.json"} <= names
     assert license_key.encode() not in content and b"*** All services started" in content
+
+
+async def test_a_running_wandb_server_is_offered_for_adoption_on_the_welcome_step(keyring, docker_client,  # noqa: F811
+                                                                                   docker_names,  # noqa: F811
+                                                                                   standin_image):  # noqa: F811
+    """A new session, and a container running wandb/local that this wizard did not start: Welcome offers to adopt
+    it; its settings become the session's (the license to the keyring) and Launch may then replace it."""
+    from tests.jws import make_license
+    from tests.screens.helpers import tab_to
+
+    image = f"wandb/local:adopt-{docker_names.tag}"
+    docker_client.images.get(standin_image).tag(image)
+    license_key = make_license(sub="CANARY-adopt")
+    port = free_port()
+    try:
+        server = docker_client.containers.run(image, name=docker_names("server"), detach=True,
+                                              ports={"8080/tcp": ("127.0.0.1", port)},
+                                              volumes={docker_names("data"): {"bind": "/vol", "mode": "rw"}},
+                                              environment={"LICENSE": license_key, "LOCAL_USERNAME": "admin"})
+        app = WizardApp("adopting", secret_store=keyring, clock=fixed_clock, new=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot, "welcome")
+            await wait_for(pilot, lambda: bool(app.query("#welcome-adopt")), LAUNCH_TIMEOUT, what="the offer")
+            assert str(app.query_one("#welcome-adopt").label) == f"Adopt the running server {server.name}"
+            await tab_to(pilot, "welcome-adopt")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: widget_text(app, "#welcome-adopted").startswith("✓ Adopted"),
+                           LAUNCH_TIMEOUT, what="the adoption")
+            said = widget_text(app, "#welcome-adopted")
+            assert "HOST was not set" in said and license_key not in said
+            assert app.flow.session.values["server"]["port"] == port
+            assert app.flow.session.values["server"]["extra_env"] == [{"name": "LOCAL_USERNAME", "value": "admin"}]
+            assert app.flow.launch_spec().adopted_id == server.id
+            assert app.flow.launch_spec().environment["LICENSE"] == license_key
+            await pilot.press("ctrl+q")
+    finally:
+        docker_client.images.remove(image, noprune=True)

@@ -11,7 +11,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from wizard import __version__
-from wizard.cli import apply, check, doctor, export, sessions, team_bucket
+from wizard.cli import adopt, apply, check, doctor, export, sessions, team_bucket
 from wizard.cli.exit import DEBUG_ENV, Terminated, describe_failure
 
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--session", metavar="NAME", help="session to open or create (default: choose on start)")
     parser.add_argument("--new", action="store_true", help="start the session afresh even if it exists")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (sessions, check, export, apply, doctor, team_bucket):
+    for command in (sessions, check, export, apply, adopt, doctor, team_bucket):
         command.register(commands)
     return parser
 

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         flow.take_answers(source.values, source.secrets)
         flow.flush_secrets()
         flow.save()
+        source.flags = dict(flow.session.flags)  # what the session records (a container it adopted)
         print(f"saved the answers to session '{name}'")
         if not args.interactive and not args.skip_checks:
             reports = run_checks(source, args)

@@ -52,7 +52,7 @@ def add_preflight_argument(parser: argparse.ArgumentParser) -> None:
 def launch_spec(source: sources.Source) -> LaunchSpec:
     from wizard import launch_plan
 
-    return launch_plan.launch_spec(source.cfg, source.session or DEFAULT_SESSION)
+    return launch_plan.launch_spec(source.cfg, source.session or DEFAULT_SESSION, launch_plan.adopted_id(source.flags))
 
 
 def preflight(spec: LaunchSpec) -> report.StepReport:

@@ -219,6 +219,14 @@ class WizardFlow:
             self._secret_values[secret_id] = value
             self._dirty.add(secret_id)
 
+    def adopt(self, adopted: Any) -> None:
+        """A container's settings (`wizard.adopt.Adopted`) become this session's, as an answers file's do, and the
+        container is recorded as this session's server: Launch may replace it (with the rollback)."""
+        from wizard.launch_plan import ADOPTED_FLAG
+
+        self.take_answers(adopted.values, adopted.secrets)
+        self.session.flags[ADOPTED_FLAG] = {"container": adopted.container, "id": adopted.container_id}
+
     def has_secret(self, secret_id: str) -> bool:
         return bool(self._secret_values.get(secret_id))
 
@@ -360,9 +368,9 @@ class WizardFlow:
 
     def launch_spec(self):
         """What the launcher starts: the configuration with its secrets (raises draft.ConfigErrors)."""
-        from wizard.launch_plan import launch_spec
+        from wizard.launch_plan import adopted_id, launch_spec
 
-        return launch_spec(self.build_config(), self.name)
+        return launch_spec(self.build_config(), self.name, adopted_id(self.session.flags))
 
     def support_facts(self) -> tuple[config.InstallConfig, Any, dict[str, Any]]:
         """What `doctor` needs of this session, taken now (a support bundle is then made in a worker thread): the

@@ -150,6 +150,11 @@ def previous_containers(client: Any, name: str) -> list[Any]:
 
 
 @engine_errors
+def is_ours(container: Any, spec: LaunchSpec) -> bool:
+    """Created by this wizard, or adopted into the session (`adopt` recorded its id): it may be replaced."""
+    return describe_container(container).managed or bool(spec.adopted_id and container.id == spec.adopted_id)
+
+
 def find_existing(client: Any, spec: LaunchSpec) -> ExistingInstall:
     container = get_container(client, spec.container_name)
     return ExistingInstall(

@@ -21,7 +21,7 @@ from wizard.launcher.credentials import TemporaryCredentials, find_credentials
 from wizard.launcher.engine import connect, engine_errors
 from wizard.launcher.errors import ConfirmationMismatch, LauncherError, OperationFailed, docker_error_text
 from wizard.launcher.events import EventCallback, Step, emit
-from wizard.launcher.existing import describe_container, get_container, previous_containers
+from wizard.launcher.existing import describe_container, get_container, is_ours, previous_containers
 from wizard import relaunch_journal as journal
 from wizard.launcher.image import check_for_update, ensure_image
 from wizard.launcher.run import conflict_error, create_container, remove_quietly, start_container
@@ -102,7 +102,7 @@ def launch(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None,
     finish_interrupted(client, spec, on_event)
     existing = get_container(client, spec.container_name)
     if existing is not None:
-        if not describe_container(existing).managed:
+        if not is_ours(existing, spec):
             raise conflict_error(client, spec.container_name)
         return _replace(client, spec, existing, "reconfigure", on_event, options, cancel, pull)
     ensure_image(client, spec, on_event, pull=pull)
@@ -129,7 +129,7 @@ def reconfigure(spec: LaunchSpec, *, client: Any = None, base_url: str | None = 
     existing = get_container(client, spec.container_name)
     if existing is None:
         return launch(spec, client=client, on_event=on_event, options=options, cancel=cancel)
-    if not describe_container(existing).managed:
+    if not is_ours(existing, spec):
         raise conflict_error(client, spec.container_name)
     return _replace(client, spec, existing, "reconfigure", on_event, options, cancel, "missing")
 
@@ -142,7 +142,7 @@ def upgrade(spec: LaunchSpec, *, client: Any = None, base_url: str | None = None
     client = _client(client, base_url)
     finish_interrupted(client, spec, on_event)
     existing = get_container(client, spec.container_name)
-    if existing is not None and not describe_container(existing).managed:
+    if existing is not None and not is_ours(existing, spec):
         raise conflict_error(client, spec.container_name)
     emit(on_event, Step("image", f"Asking the registry for the current digest of {spec.image_ref}"))
     update = check_for_update(client, spec)
@@ -450,7 +450,7 @@ def destroy(spec: LaunchSpec, confirm_volume_name: str, *, client: Any = None, b
         )
     client = _client(client, base_url)
     container = get_container(client, spec.container_name)
-    if container is not None and not describe_container(container).managed:
+    if container is not None and not is_ours(container, spec):
         raise conflict_error(client, spec.container_name)
     removed = []
     for target in ([container] if container is not None else []) + previous_containers(client, spec.container_name):

@@ -22,6 +22,7 @@ from wizard.launcher.existing import (
     describe_container,
     get_container,
     get_volume,
+    is_ours,
     previous_containers,
 )
 from wizard.launcher.run import port_hint
@@ -184,7 +185,7 @@ def check_port(spec: LaunchSpec, client: Any | None) -> CheckResult:
     holders = containers_publishing(client, spec.port) if client is not None else []
     for holder in holders:
         info = describe_container(holder)
-        if info.name == spec.container_name and info.managed:
+        if info.name == spec.container_name and is_ours(holder, spec):
             return _item("host.port", title, Status.PASS,
                          f"{where} is held by this install's own container {info.name}, which a relaunch replaces.")
         if info.managed and info.name.startswith(f"{spec.container_name}-previous-"):
@@ -214,7 +215,7 @@ def check_existing_container(spec: LaunchSpec, client: Any) -> CheckResult:
         return _item("existing.container", title, Status.PASS, f"No container named {spec.container_name} yet.")
     info = describe_container(container, spec.secret_names)
     details = "\n".join(info.summary()) + aside
-    if not info.managed:
+    if not is_ours(container, spec):
         return _item(
             "existing.container", title, Status.FAIL,
             f"A container named {spec.container_name} exists and was not created by this wizard:\n{details}",

@@ -55,6 +55,7 @@ class LaunchSpec:
     host_url: str = ""
     mounts: tuple[Mount, ...] = ()  # files given read-only (staged for UID 999 when the container is created)
     extra_hosts: tuple[HostEntry, ...] = ()  # lines of the container's /etc/hosts
+    adopted_id: str = ""  # a container the wizard did not create, taken over by `adopt`: it may be replaced too
 
     def __post_init__(self) -> None:
         if not self.image or any(c.isspace() for c in self.image):
