@@ -78,7 +78,6 @@ class LaunchStep(StepView):
     DEFAULT_CSS = """
     LaunchStep .launch-title { text-style: bold; margin-top: 1; }
     LaunchStep #launch-buttons, LaunchStep .launch-buttons { height: auto; margin-top: 1; }
-    LaunchStep #launch-buttons-last { margin-top: 0; }
     LaunchStep #launch-buttons Button, LaunchStep .launch-buttons Button {
         margin-right: 1; width: auto; min-width: 0;  /* as wide as the label: three fit in 80 columns, uncut */
     }
@@ -128,9 +127,8 @@ class LaunchStep(StepView):
             else:
                 yield Button(Text("Recover access"), id="action-recover", compact=True)
         with Horizontal(id="launch-buttons-more", classes="launch-buttons"):
-            yield Button(Text("Load image from file…"), id="action-load", compact=True)
+            yield Button(Text("Load image…"), id="action-load", compact=True)
             yield Button(Text("Support bundle"), id="action-support", compact=True)
-        with Horizontal(id="launch-buttons-last", classes="launch-buttons"):
             yield Button(Text("Remove server…"), id="action-destroy", variant="error", compact=True)
         yield Plain("", id="launch-phase", classes="launch-title")
         yield ProgressBar(total=100, show_eta=False, id="launch-progress-bar")
