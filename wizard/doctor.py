@@ -45,8 +45,10 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?)(?:(basic|bearer|token)\s+)?[^\s\"',;]+"),
      rf"\1\2 {MASK}"),
     (re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b"), MASK),  # AWS access key ids
+    # A value given to a secret-looking name (not JSON's true/false/null: the bundle's JSON files stay valid).
     (re.compile(r"(?i)(\b(?:aws_secret_access_key|secret_?access_?key|account_?key|client_?secret|password|passwd"
-                r"|secret|token|api_?key)\b[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]+"), rf"\1{MASK}"),
+                r"|secret|token|api_?key)\b[\"']?\s*[:=]\s*[\"']?)(?!(?:true|false|null)\b)[^\s\"',;&]+"),
+     rf"\1{MASK}"),
 )
 
 

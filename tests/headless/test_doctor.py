@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import stat
 import tarfile
 import textwrap
@@ -133,6 +134,9 @@ def test_the_bundle_of_a_running_server_holds_no_secret_in_any_form(tmp_path, ho
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     files = _unpack(out)
     assert set(files) == FILES | CONTAINER_FILES
+    for name in (n for n in files if n.endswith(".json")):  # redaction leaves them valid JSON
+        json.loads(files[name])
+    assert json.loads(files["session.json"])["values"]["server"]["extra_env"][-1]["secret"] is True
     hits = [(name, secret) for name, text in files.items() for value in canaries.values()
             for secret in _forms(value) if secret in text]
     assert not hits, hits
