@@ -370,15 +370,17 @@ async def _kms(client: Aws, key_arn: str) -> CheckResult:
     if meta.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT":
         return result("storage.kms", Status.FAIL, f"The KMS key's usage is {meta.get('KeyUsage')}; "
                                                   "S3 encryption needs ENCRYPT_DECRYPT.", "Use a symmetric encryption key.")
-    try:
-        await client.run(kms, "generate_data_key", KeyId=key_arn, KeySpec="AES_256")
+    try:  # what S3 does with the key: a data key is generated to encrypt, and decrypted to read
+        data_key = await client.run(kms, "generate_data_key", KeyId=key_arn, KeySpec="AES_256")
+        await client.run(kms, "decrypt", KeyId=key_arn, CiphertextBlob=data_key["CiphertextBlob"])
     except Exception as exc:
-        verdict = describe(exc, client, "generating a data key (kms:GenerateDataKey)")
+        verdict = describe(exc, client, "generating and decrypting a data key (kms:GenerateDataKey, kms:Decrypt)")
         return result("storage.kms", Status.WARN,
                       f"The KMS key is enabled, but these credentials may not use it: {verdict.message}",
                       "The W&B server's role needs kms:GenerateDataKey and kms:Decrypt on the key (its credentials "
                       "may differ from the wizard's).")
-    return result("storage.kms", Status.PASS, "The KMS key is enabled and these credentials can generate data keys.")
+    return result("storage.kms", Status.PASS, "The KMS key is enabled and these credentials can encrypt and decrypt "
+                                              "with it (a data key generated, then decrypted).")
 
 
 async def _notifications_queue(client: Aws, section: S3Storage) -> CheckResult:
