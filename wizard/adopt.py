@@ -28,14 +28,6 @@ class Adopted:
     unmapped: list[str] = field(default_factory=list)  # what could not be taken, and why
 
 
-def _split_image(ref: str) -> tuple[str, str]:
-    name, _, digest = ref.partition("@")
-    repository, colon, tag = name.rpartition(":")
-    if not colon or "/" in tag:
-        repository, tag = name, "latest"
-    return repository, tag
-
-
 class _Reader:
     def __init__(self, env: dict[str, str], mounts: dict[str, str], out: Adopted) -> None:
         self.env, self.mounts, self.out = env, mounts, out
@@ -226,9 +218,10 @@ def _slack(r: _Reader) -> None:
 def _server(r: _Reader, attrs: dict[str, Any]) -> None:
     from wizard.draft import extra_secret_id
     from wizard.launcher.spec import is_secret_name
+    from wizard.launcher.image import split_ref
 
     config, host = attrs.get("Config") or {}, attrs.get("HostConfig") or {}
-    image, tag = _split_image(config.get("Image") or "wandb/local")
+    image, tag = split_ref(config.get("Image") or "wandb/local")
     bindings = (host.get("PortBindings") or {}).get("8080/tcp") or []
     if len(bindings) > 1:
         r.out.unmapped.append("the server's port 8080 is published more than once: only the first is kept")
@@ -292,11 +285,12 @@ def read_container(attrs: dict[str, Any], image_env: list[str]) -> Adopted:
 def find_candidates(client: Any) -> list[Any]:
     """Containers running wandb/local that this wizard did not create (newest first)."""
     from wizard.launcher.existing import describe_container
+    from wizard.launcher.image import split_ref
 
     found = []
     for container in client.containers.list(all=True):
         image = (container.attrs.get("Config") or {}).get("Image") or ""
-        if _split_image(image)[0].rsplit("/", 1)[-1] == "local" and not describe_container(container).managed:
+        if split_ref(image)[0].rsplit("/", 1)[-1] == "local" and not describe_container(container).managed:
             found.append(container)
     return sorted(found, key=lambda c: c.attrs.get("Created", ""), reverse=True)
 

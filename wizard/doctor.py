@@ -241,19 +241,14 @@ def collect(cfg: InstallConfig, spec: LaunchSpec, session: dict[str, Any], repor
     return bundle
 
 
-def bundle_for(cfg: InstallConfig, spec: LaunchSpec, session: dict[str, Any], timeout: float = 5.0) -> Bundle:
-    """`collect` after running every step's checks and the preflight (blocking: for a worker thread)."""
-    import asyncio
-
+def bundle_for(cfg: InstallConfig, spec: LaunchSpec, session: dict[str, Any], **check_options: Any) -> Bundle:
+    """`collect` after running every step's checks (`check_options` go to check_all: timeout, ca_file, insecure,
+    progress) and the preflight. Blocking: for a command or a worker thread."""
     from wizard.checks.all_steps import check_all
+    from wizard.checks.engine import run_blocking
     from wizard.launcher import preflight_report
 
-    loop = asyncio.new_event_loop()
-    try:
-        reports = loop.run_until_complete(check_all(cfg, timeout=timeout))
-        loop.run_until_complete(loop.shutdown_default_executor())
-    finally:
-        loop.close()
+    reports = run_blocking(check_all(cfg, **check_options))
     reports.append(preflight_report(spec))
     return collect(cfg, spec, session, reports)
 

@@ -23,6 +23,7 @@ else:  # `FORMATS` is read when the command line is parsed: the models load only
     render = lazy_module("wizard.render")
 
 FORMATS = ("env", "compose", "docker-run", "operator-values", "operator")
+DEFAULT_NAMESPACE = "wandb"  # of the operator formats (the Namespace and the resource)
 DEFAULT_FILES = {"env": "wandb-local.env", "compose": "docker-compose.yml", "docker-run": "run-wandb-local.sh",
                  "operator-values": "wandb-operator-values.yaml", "operator": "wandb-operator.yaml"}
 FORMAT_LABELS = {"env": "env file (docker run --env-file)", "compose": "docker-compose project",
@@ -203,7 +204,7 @@ def _operator_files(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: boo
 
 
 def build(cfg: c.InstallConfig, fmt: str, out: Path, with_secrets: bool,
-          namespace: str = "wandb") -> list[ExportFile]:
+          namespace: str = DEFAULT_NAMESPACE) -> list[ExportFile]:
     if fmt in REMOVED_FORMATS:
         raise ExportRefused(REMOVED_FORMATS[fmt])
     if fmt == "env":

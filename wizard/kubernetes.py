@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 API_VERSION = "apps.wandb.com/v1"  # the operator's resource (spec.chart, spec.values)
 KIND = "WeightsAndBiases"
 CHART = {"url": "https://charts.wandb.ai", "name": "operator-wandb"}
-DEFAULT_NAMESPACE = "wandb"
 RESOURCE_NAME = "wandb"
 MAX_FILE_BYTES = 64 * 1024  # a CA certificate given as a value: far smaller
 

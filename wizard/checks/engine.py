@@ -11,11 +11,12 @@ import asyncio
 import time
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 
 DEFAULT_TIMEOUT = 5.0
 DOCKER, KUBERNETES = "docker", "kubernetes"  # where the server will run (CheckContext.target)
 TARGETS = (DOCKER, KUBERNETES)
+T = TypeVar("T")
 
 
 class Status(str, Enum):
@@ -186,3 +187,17 @@ async def run_checks(checks: list[CheckDef], ctx: CheckContext) -> AsyncIterator
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run_blocking(coroutine: Awaitable[T]) -> T:
+    """`coroutine` on an event loop of its own, for a headless command or a worker thread; the loop's threads are
+    shut down after a normal end. Not asyncio.run: on Ctrl-C it waits for every thread of the checks to end, and a
+    check blocked on a connection that never answers ends only at its timeout. Here an interrupted run leaves them
+    to the exit (wizard.cli._exit_at_once)."""
+    loop = asyncio.new_event_loop()
+    try:
+        result = loop.run_until_complete(coroutine)
+        loop.run_until_complete(loop.shutdown_default_executor())
+        return result
+    finally:
+        loop.close()

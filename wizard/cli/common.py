@@ -4,9 +4,8 @@ check options, and running every step's checks with progress on a terminal."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wizard.cli.exit import Exit
 from wizard.lazy import lazy_module
@@ -72,24 +71,19 @@ def source_of(args: argparse.Namespace) -> sources.Source:
     return sources.from_session(args.session)
 
 
-def run_checks(source: sources.Source, args: argparse.Namespace) -> list[report.StepReport]:
-    from wizard.checks.all_steps import check_all
-    from wizard.checks.engine import CheckResult
-
-    def progress(done: int, total: int, result: CheckResult) -> None:
+def check_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What `check_all` gets from the command line; progress on a terminal."""
+    def progress(done: int, total: int, result: engine.CheckResult) -> None:
         print(f"\rchecking: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    # Not asyncio.run: on Ctrl-C it waits for every thread of the checks to end, and a check blocked on a connection
-    # that never answers ends only at its timeout. Here Ctrl-C leaves them to the exit (wizard.cli._exit_at_once).
-    loop = asyncio.new_event_loop()
-    try:
-        reports = loop.run_until_complete(check_all(
-            source.cfg, timeout=args.timeout, ca_file=args.ca_file, insecure=args.insecure,
-            progress=progress if sys.stderr.isatty() else None, target=getattr(args, "target", "docker")))
-        loop.run_until_complete(loop.shutdown_default_executor())
-        return reports
-    finally:
-        loop.close()
+    return {"timeout": args.timeout, "ca_file": args.ca_file, "insecure": args.insecure,
+            "progress": progress if sys.stderr.isatty() else None, "target": getattr(args, "target", engine.DOCKER)}
+
+
+def run_checks(source: sources.Source, args: argparse.Namespace) -> list[report.StepReport]:
+    from wizard.checks.all_steps import check_all
+
+    return engine.run_blocking(check_all(source.cfg, **check_options(args)))
 
 
 def checks_exit(reports: list[report.StepReport]) -> Exit:

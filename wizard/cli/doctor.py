@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wizard.cli.common import add_check_arguments, add_source_arguments, launch_spec, preflight, run_checks, source_of
+from wizard.cli.common import add_check_arguments, add_source_arguments, check_options, launch_spec, source_of
 from wizard.cli.exit import Exit
 
 
@@ -29,10 +29,8 @@ def run(args: argparse.Namespace) -> int:
         exports.check_destination(out)  # before the checks run: a wrong --out is said at once
     source = source_of(args)
     spec = launch_spec(source)
-    reports = run_checks(source, args)
-    reports.append(preflight(spec))
     session = {"session": source.session, "values": source.values, "last_launch": source.flags.get("last_launch")}
-    bundle = doctor.collect(source.cfg, spec, session, reports)
+    bundle = doctor.bundle_for(source.cfg, spec, session, **check_options(args))
     if args.print:
         for name, data in bundle.files.items():
             print(f"{len(data):>9}  {name}")

@@ -26,8 +26,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         metavar="{" + ",".join(exports.FORMATS) + "}")
     parser.add_argument("--out", required=True, metavar="PATH")
     parser.add_argument("--with-secrets", action="store_true", help="write real secret values (file mode 0600)")
-    parser.add_argument("--namespace", type=_namespace, default="wandb",
-                        help="Kubernetes namespace of the operator formats (default: wandb)")
+    parser.add_argument("--namespace", type=_namespace, default=exports.DEFAULT_NAMESPACE,
+                        help=f"Kubernetes namespace of the operator formats (default: {exports.DEFAULT_NAMESPACE})")
     parser.set_defaults(run=run)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from wizard.cli.common import add_inline_secrets_argument, checks_exit, source_of
@@ -32,6 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from wizard import config, report
+    from wizard.checks.engine import run_blocking
     from wizard import team_bucket as tb
     from wizard.text import printable
 
@@ -40,17 +40,17 @@ def run(args: argparse.Namespace) -> int:
     extra = {key: value for key, value in (("aws_endpoint_url", args.endpoint_url),
                                            ("gcs_endpoint", args.gcs_endpoint)) if value}
     try:
-        tb.team_section(team, cfg.storage)  # the options themselves first: said before any connection
+        checked = run_blocking(tb.check(team, cfg, args.timeout, extra))  # the options are read before any connection
     except tb.TeamBucketInvalid as exc:
         print(f"wandb-local-setup: {exc}", file=sys.stderr)
         return Exit.USAGE
-    checked = _run(tb.check(team, cfg, args.timeout, extra))
-    fixes = [result.fix for result in checked.results if result.fix is not None and result.fix.apply is not None]
+    fixes = [(result.fix.description, result.fix.apply) for result in checked.results
+             if result.fix is not None and result.fix.apply is not None]
     if args.fix and fixes:
-        for fix in fixes:
-            _run(fix.apply())
-            print(f"fixed: {printable(fix.description)}", file=sys.stderr)
-        checked = _run(tb.check(team, cfg, args.timeout, extra))
+        for description, apply in fixes:
+            run_blocking(apply())
+            print(f"fixed: {printable(description)}", file=sys.stderr)
+        checked = run_blocking(tb.check(team, cfg, args.timeout, extra))
     if args.json:
         print(report.as_json([checked]), end="")
         return checks_exit([checked])
@@ -58,10 +58,3 @@ def run(args: argparse.Namespace) -> int:
     print(printable(tb.outcome(team, checked.results)))
     return checks_exit([checked])
 
-
-def _run(coroutine):
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coroutine)
-    finally:
-        loop.close()

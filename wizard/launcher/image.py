@@ -251,8 +251,15 @@ def load_image_tarball(path: str, client: Any = None, expected_ref: str | None =
     return result
 
 
+def split_ref(ref: str) -> tuple[str, str]:
+    """An image reference's repository and tag ("latest" when it names none; a digest is left out)."""
+    name = ref.partition("@")[0]
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:  # no tag, or the colon of a registry's port
+        repository, tag = name, "latest"
+    return repository, tag
+
+
 def _normal_ref(ref: str) -> str:
-    repository, _, tag = ref.rpartition(":")
-    if not repository or "/" in tag:
-        repository, tag = ref, "latest"
+    repository, tag = split_ref(ref)
     return f"{_repository_key(repository)}:{tag}"
