@@ -75,6 +75,16 @@ def type_into(field: Input, character: str) -> None:
         field.cursor_blink = True
 
 
+def select_as_focused(field: Input) -> None:
+    """A key has just moved the focus to `field` (see WizardApp.on_event). Its Focus event, which selects its text
+    (select_on_focus: typing replaces it), waits in its queue behind the keys that follow in the same burst: handled
+    between two of them, it would select what the first ones typed, for the next one to replace ("s3cr3t-e2e"
+    became "3t-e2e"). The text is selected now, as that event would, and the event finds nothing to select."""
+    field.select_all()
+    field.select_on_focus = False
+    field.call_later(setattr, field, "select_on_focus", True)  # queued behind the Focus event
+
+
 class WizardApp(App[int]):
     current_step: reactive[str | None] = reactive(None, init=False, always_update=True)  # the step shown (or None)
     keyring_text = reactive("(opening the keyring…)", init=False)  # where secrets are kept (the Welcome step says)
@@ -152,21 +162,29 @@ class WizardApp(App[int]):
         # ...) only once it has bubbled back up, after the keys behind it. When keys arrive in one burst (a slow SSH
         # link, a script), "wandb<Tab>secret" would put the secret in the user field and End, ctrl+u, "http://new"
         # would end empty. Here each key is done before the next: bindings run at once, and characters for a field
-        # are inserted at once rather than queued behind it.
+        # are inserted at once rather than queued behind it. A key that moves the focus to a field selects its text
+        # at once too (select_as_focused).
         if isinstance(event, events.Key) and not event.is_forwarded:
             self.app_focus = True
+            focused = self.focused
             active = self.screen.active_bindings.get(event.key)  # the binding this key runs here, if any
             if active is not None and active.binding.priority and active.enabled \
                     and await self.run_action(active.binding.action, active.node):
+                self._focus_moved_from(focused)
                 return
-            focused = self.focused
             if event.is_printable and event.character is not None and isinstance(focused, Input):
                 type_into(focused, event.character)
                 return
             if not event.is_printable and active is not None and active.enabled \
                     and await self.run_action(active.binding.action, active.node):
+                self._focus_moved_from(focused)
                 return
         await super().on_event(event)
+
+    def _focus_moved_from(self, before: Any) -> None:
+        field = self.focused
+        if field is not before and isinstance(field, Input) and field.select_on_focus and not field.has_focus:
+            select_as_focused(field)
 
     # ---- the session and its keyring (screens/opening.py)
 

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList
 from textual.widgets.option_list import Option
 
+from screens.widgets.next_on_enter import NextOnEnter
 from screens.widgets.text import Plain
 
 
@@ -95,7 +96,8 @@ class PassphraseScreen(ModalScreen[str | None]):
                 yield Plain(self.note, classes="dialog-note")
             what = "Choose a passphrase for" if self.new_file else "Enter the passphrase of"
             yield Plain(f"{what} the {self.backend_name}, where this wizard keeps licenses, passwords and keys.")
-            yield Input(password=True, placeholder="passphrase", id="passphrase")
+            first = NextOnEnter if self.new_file else Input  # chosen: Enter goes on to the second field
+            yield first(password=True, placeholder="passphrase", id="passphrase")
             if self.new_file:
                 yield Input(password=True, placeholder="the same passphrase again", id="passphrase2")
             yield Plain(Text(f"✗ {self.error}") if self.error else "", id="passphrase-error", classes="dialog-error")
@@ -109,9 +111,6 @@ class PassphraseScreen(ModalScreen[str | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         first = self.query_one("#passphrase", Input).value
-        if self.new_file and event.input.id == "passphrase":
-            self.query_one("#passphrase2", Input).focus()
-            return
         if not first.strip():
             self._error("The passphrase must not be empty.")
             return

@@ -136,12 +136,6 @@ class StepView(Vertical):
         self.post_message(self.SaveRequested())
         self.refresh_errors()
 
-    @on(Input.Submitted)
-    def _input_submitted(self, event: Input.Submitted) -> None:
-        if isinstance(event.input, FieldInput):
-            event.stop()
-            self.screen.focus_next()
-
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
         if not isinstance(event.select, FieldSelect) or event.value is Select.NULL:

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Select
 
+from screens.widgets.next_on_enter import NextOnEnter
 from screens.widgets.text import Plain
 from wizard.flow import FieldSpec
 
@@ -38,8 +39,9 @@ class FieldEdited(Message):
         self.left = left
 
 
-class FieldInput(Input):
-    """The text control of a form field: it carries its field's spec and the text it showed when built."""
+class FieldInput(NextOnEnter):
+    """The text control of a form field: it carries its field's spec and the text it showed when built; Enter goes
+    on to the next control."""
 
     def __init__(self, spec: FieldSpec, text: str, **kwargs: Any) -> None:
         super().__init__(text, **kwargs)

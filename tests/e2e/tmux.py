@@ -142,6 +142,11 @@ class Tmux:
         for name in names:
             self._tmux("send-keys", "-t", "e2e", "-N", str(repeat), name)
 
+    def burst(self, *names: str) -> None:
+        """tmux key names in one write to the terminal, as a slow link delivers what was typed (`keys` writes each
+        name on its own)."""
+        self._tmux("send-keys", "-t", "e2e", *names)
+
     def type(self, text: str) -> None:
         """Literal text, as if typed."""
         self._tmux("send-keys", "-t", "e2e", "-l", text)

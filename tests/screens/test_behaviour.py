@@ -401,6 +401,20 @@ async def test_a_new_encrypted_keyring_asks_for_the_passphrase_twice(monkeypatch
     assert (state_home / "keyring" / "secrets.cfg").exists()
 
 
+async def test_a_new_passphrase_typed_twice_in_one_burst_opens_the_keyring(monkeypatch, state_home):
+    """Passphrase, Enter, the same again, Enter, as a quick typist's keys arrive over a slow link: Enter moves to
+    the second field before the next key (a Submitted message would move it after them all)."""
+    monkeypatch.setenv("WANDB_LOCAL_SETUP_KEYRING", "cryptfile")
+    app = WizardApp("demo", clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseScreen), what="the passphrase modal")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.has_focus, what="the first field")
+        _burst(app, [*"one-2", "enter", *"one-2", "enter"])
+        await ready(pilot, "welcome")
+        await pilot.press("ctrl+q")
+    assert (state_home / "keyring" / "secrets.cfg").exists()
+
+
 async def test_a_locked_secret_service_gives_a_clear_message_and_a_way_forward(locked_secret_service, monkeypatch):
     monkeypatch.setenv("WANDB_LOCAL_SETUP_KEYRING", "secretservice")
     app = WizardApp("demo", clock=fixed_clock)
@@ -565,3 +579,42 @@ async def test_a_reverse_proxy_in_front_gives_its_configuration_and_no_tls_warni
         await pilot.press("ctrl+q")
     assert read_session(state_home, "demo")["values"]["host"] == {"url": "https://wandb.example.com",
                                                                   "reverse_proxy": True}
+
+
+def _burst(app, keys: list[str]) -> None:
+    """Keys in the App's queue in one go, as a slow SSH link or a quick typist's terminal delivers them in one
+    read (Pilot.press waits after every key)."""
+    from textual import events
+
+    names = {".": "full_stop", "-": "minus"}
+    for key in keys:
+        character = key if len(key) == 1 else {"tab": "\t", "enter": "\r"}.get(key)
+        app.post_message(events.Key(names.get(key, key), character))
+
+
+@pytest.mark.parametrize("leave", ["tab", "enter"])
+async def test_typing_right_behind_tab_or_enter_replaces_the_next_field_and_loses_nothing(keyring, leave):
+    """Tab (or Enter) to a field, then its new text, in one burst that the terminal delivers in two reads. The
+    field moved to selects its text when it handles its Focus event, which waits in its queue behind the first
+    characters: those were then selected and replaced by the next ones ("latest" + "0.7", then ".0" left ".0",
+    as "s3cr3t-e2e" became "3t-e2e" over SSH). What is typed replaces the old text, whole and in order."""
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        app.go_to("server")
+        await wait_for(pilot, lambda: app.current_step == "server" and app.view.STEP == "server", what="server")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == fid("server", "image")
+                       and app.focused.has_focus, what="the image field focused")
+        tag = app.query_one(f"#{fid('server', 'tag')}", Input)
+        assert tag.value == "latest"
+        _burst(app, [leave, "0", ".", "7"])
+        await pilot.pause()  # the first read is done: the tag field has handled its Focus event
+        assert tag.has_focus
+        _burst(app, [".", "0"])
+        await pilot.pause()
+        assert tag.value == "0.7.0"
+        await wait_for(pilot, lambda: app.flow.value("server", ("tag",)) == "0.7.0", what="the tag in the flow")
+        # A field focused the slow way (each key handled before the next) still has its text selected.
+        await pilot.press("tab", "w")
+        assert app.query_one(f"#{fid('server', 'container_name')}", Input).value == "w"
+        await pilot.press("ctrl+q")
