@@ -11,7 +11,7 @@ Review step, never dropped. Secret values are never in the values: without `with
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from wizard.providers.base import ChartParts, SecretKey
@@ -70,7 +70,9 @@ def chart_values(cfg: InstallConfig, with_secrets: bool = False,
             out.cannot.append(f"{endpoint.setting}: {problem}")
     for path, (source, setting) in out.files.items():
         out.set(path, read(source, setting))
-    return ChartValues(out.values, tuple(out.secrets), tuple(out.cannot))
+    secrets = tuple(replace(item, value=read(item.source, item.setting)) if item.source and with_secrets else item
+                    for item in out.secrets)
+    return ChartValues(out.values, secrets, tuple(out.cannot))
 
 
 def secret_data(chart: ChartValues) -> dict[str, dict[str, SecretKey]]:
@@ -104,9 +106,13 @@ def secret_commands(chart: ChartValues, namespace: str) -> list[str]:
     lines = []
     for name, keys in secret_data(chart).items():
         for key, item in keys.items():
+            if item.source:
+                lines.append(f"#   {key} is read from {item.source} ({item.setting})")
+                continue
             encoded = " URL-encoded (the chart puts it into a URL as it is)" if item.url_encoded else ""
             lines.append(f"#   ./{name}/{key}: {item.setting}{encoded}")
-        files = " ".join(f"--from-file={shlex.quote(f'{key}=./{name}/{key}')}" for key in keys)
+        files = " ".join("--from-file=" + shlex.quote(f"{key}={item.source or f'./{name}/{key}'}")
+                         for key, item in keys.items())
         lines.append(f"kubectl -n {shlex.quote(namespace)} create secret generic {shlex.quote(name)} {files}")
     return lines
 

@@ -2,6 +2,7 @@
 
 - `redis_tls`: TLS only (port 0, tls-port P) with a test CA, the default user off and one ACL user.
 - `redis_plain`: plain TCP with `requirepass` (password-only AUTH, as Redis 5 style setups and many hosts use).
+- `redis_tls_password`: TLS with `requirepass` on the default user (what W&B's operator chart connects as).
 Tests that change maxmemory set it through `set_maxmemory`, and the fixtures reset it before each test.
 """
 
@@ -61,7 +62,10 @@ class RedisServer:
                 self.process.wait()
 
 
-def start_redis(root: Path, tls: bool) -> RedisServer:
+def start_redis(root: Path, tls: bool, acl: bool | None = None) -> RedisServer:
+    """TLS with an ACL user (the default user off), or plain TCP with requirepass; `acl=False` with TLS: the
+    default user with a password (what W&B's operator chart connects as)."""
+    acl = tls if acl is None else acl
     if shutil.which("redis-server") is None:
         unavailable(SERVICE, "`redis-server` is not installed (apt install redis-server)")
     if tls and openssl_missing():
@@ -71,14 +75,13 @@ def start_redis(root: Path, tls: bool) -> RedisServer:
     certs = make_certificates(root / "tls") if tls else None
     lines = [f"bind 127.0.0.1 {machine_address()}", "protected-mode no", 'save ""', "appendonly no", f"dir {root}", f"logfile {root / 'redis.log'}",
              "daemonize no", "maxmemory 8gb"]
-    user = None
+    user = "wandb" if acl else None
     if tls:
-        user = "wandb"
         lines += ["port 0", f"tls-port {port}", f"tls-cert-file {certs.cert}", f"tls-key-file {certs.key}",
-                  f"tls-ca-cert-file {certs.ca}", "tls-auth-clients no",
-                  "user default off", f"user {user} on >{password} ~* &* +@all"]
+                  f"tls-ca-cert-file {certs.ca}", "tls-auth-clients no"]
     else:
-        lines += [f"port {port}", f"requirepass {password}"]
+        lines.append(f"port {port}")
+    lines += ["user default off", f"user {user} on >{password} ~* &* +@all"] if acl else [f"requirepass {password}"]
     config = root / "redis.conf"
     config.write_text("\n".join(lines) + "\n")
     config.chmod(0o600)
@@ -110,6 +113,19 @@ def _redis_plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Re
     server = start_redis(tmp_path_factory.mktemp("redis-plain"), tls=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def _redis_tls_password_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path_factory.mktemp("redis-tls-password"), tls=True, acl=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_tls_password(_redis_tls_password_server: RedisServer) -> RedisServer:
+    """TLS Redis whose default user has a password (no ACL user), shared by the session."""
+    return _redis_tls_password_server
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def _leaves(data: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[tu
 
 
 # Maps whose keys the chart does not list: each is a variable name, or a connection parameter.
-FREE_MAPS = {("global", "extraEnv"), ("global", "extraEnvFrom"), ("app", "env"), ("global", "redis", "params")}
+FREE_MAPS = {("global", "extraEnv"), ("app", "env"), ("global", "redis", "params")}
 
 
 def _reference_for(values: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
@@ -123,8 +123,9 @@ def test_every_key_the_export_writes_is_the_charts_with_a_compatible_type(name, 
         for key in parent:
             node = node.get(key, {}) if isinstance(node, dict) else {}
         for key, value in node.items():
-            if parent == ("global", "extraEnvFrom"):
-                ok = set(value) == {"secretKeyRef"} and set(value["secretKeyRef"]) == {"name", "key"}
+            if parent == ("app", "env") and isinstance(value, dict):  # the server's container: a Secret's key
+                ok = set(value) == {"valueFrom"} and set(value["valueFrom"]) == {"secretKeyRef"} \
+                    and set(value["valueFrom"]["secretKeyRef"]) == {"name", "key"}
             else:
                 ok = isinstance(value, str)
             if not ok:
@@ -302,3 +303,36 @@ def test_the_secrets_script_is_valid_shell_and_names_every_file(tmp_path):
     assert "#   ./wandb-mysql/MYSQL_PASSWORD: database.mysql.password URL-encoded" in script.text
     assert files[0].notes[-2:] == (f"create the Secrets first: sh {script.path}",
                                    f"then: kubectl apply -f {files[0].path}")
+
+
+def test_a_redis_ca_goes_into_the_named_redis_secret_from_its_own_file(tmp_path):
+    """Once the values name the Redis Secret (for its password), the chart mounts the CA from that Secret's
+    REDIS_CA_CERT, not from global.redis.caCert: the script takes it from the admin's file, the manifests hold it."""
+    import subprocess
+
+    from wizard.draft import build_config
+
+    ca = tmp_path / "redis ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    cfg = build_config({"cache": {"provider": "redis", "redis": {"host": "redis.internal", "tls": True,
+                                                                 "ca_file": str(ca)}}},
+                       {"cache.redis.password": "p@ss"})
+    files = exports.build(cfg, "operator", tmp_path / "wandb-operator.yaml", False)
+    script = next(item for item in files if item.path.suffix == ".sh")
+    exports.write(files)
+    assert f"#   REDIS_CA_CERT is read from {ca} (cache.redis.ca_file)" in script.text
+    # A hand-written stand-in for kubectl (no cluster here) records the arguments the script gives it.
+    bin_dir, recorded = tmp_path / "bin", tmp_path / "kubectl-args"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> {recorded}\n')
+    (bin_dir / "kubectl").chmod(0o755)
+    run = subprocess.run(["sh", str(script.path)], cwd=tmp_path, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert run.returncode == 0
+    assert recorded.read_text().splitlines() == [
+        "-n", "wandb", "create", "secret", "generic", "wandb-redis",
+        "--from-file=REDIS_PASSWORD=./wandb-redis/REDIS_PASSWORD", f"--from-file=REDIS_CA_CERT={ca}"]
+
+    files = exports.build(cfg, "operator", tmp_path / "wandb-operator-private.yaml", True)
+    manifests = next(item for item in files if item.path.name.endswith("-secrets.yaml"))
+    (secret,) = [doc for doc in yaml.safe_load_all(manifests.text) if doc["metadata"]["name"] == "wandb-redis"]
+    assert secret["stringData"] == {"REDIS_PASSWORD": "p%40ss", "REDIS_CA_CERT": ca.read_text()}

@@ -129,6 +129,7 @@ class SecretKey:
     setting: str  # where its value is set, e.g. "database.mysql.password"
     value: str  # "" unless the export was asked for secrets
     url_encoded: bool = False  # the chart puts it inside a URL as it is: it is kept URL-encoded
+    source: str = ""  # a file on this machine whose content is the value (a CA certificate the chart reads there)
 
 
 @dataclass
@@ -155,6 +156,10 @@ class ChartParts:
         shown = (quote(raw, safe="") if url_encoded else raw) if self.with_secrets else ""
         self.secrets.append(SecretKey(secret, key, setting, shown, url_encoded))
 
+    def secret_file(self, secret: str, key: str, source: str, setting: str) -> None:
+        """A Secret's key that holds a file's content (read when exported)."""
+        self.secrets.append(SecretKey(secret, key, setting, "", source=source))
+
     def file(self, path: str, source: str, setting: str) -> None:
         """The value at `path` is the content of a file (a CA certificate: not a secret), read when exported."""
         self.files[path] = (source, setting)
@@ -165,8 +170,10 @@ class ChartParts:
         self.set(f"global.extraEnv.{name}", value.replace("$", "$$"))
 
     def secret_env(self, name: str, secret: str, key: str, setting: str, value: SecretStr) -> None:
-        """A secret variable the chart has no key for, from a Secret (global.extraEnvFrom)."""
-        self.set(f"global.extraEnvFrom.{name}", {"secretKeyRef": {"name": secret, "key": key}})
+        """A secret variable the chart has no key for, from a Secret: an `app.env` entry with `valueFrom` (the
+        server's container takes map values as they are; it never reads `global.extraEnvFrom`). An env entry wins
+        over the chart's own envFrom ConfigMaps and Secrets."""
+        self.set(f"app.env.{name}", {"valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
         if not any(item.secret == secret and item.key == key for item in self.secrets):
             self.secret(secret, key, setting, value)
 

@@ -358,6 +358,8 @@ def chart(section: RedisCache, out: ChartParts) -> None:
     if section.password is not None:
         out.set("global.redis.secret", {"secretName": "wandb-redis", "secretKey": "REDIS_PASSWORD"})
         out.secret("wandb-redis", "REDIS_PASSWORD", "cache.redis.password", section.password, url_encoded=True)
+        if section.tls and section.ca_file:  # the chart mounts the CA from this Secret's REDIS_CA_CERT once it is named
+            out.secret_file("wandb-redis", "REDIS_CA_CERT", section.ca_file, "cache.redis.ca_file")
     if section.user:
         out.cannot.append(f"cache.redis.user: the chart connects as redis://:PASSWORD@ (the default user) and has "
                           f"no setting for the ACL user {section.user!r}: give the default user this password, or "
