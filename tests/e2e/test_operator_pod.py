@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -81,6 +82,16 @@ def _run_pod(docker_client, docker_names, image: str, the_pod, tmp_path):  # noq
     return container, port
 
 
+def _received_by_the_ready_pod(docker_client, docker_names, image: str, the_pod, tmp_path) -> dict[str, str]:  # noqa: F811
+    """Run the pod, require /ready, and return the environment the server received."""
+    container, port = _run_pod(docker_client, docker_names, image, the_pod, tmp_path)
+    try:
+        assert _ready(port, container), (dependency_errors(container.logs()), container.logs()[-2000:])
+        return received_environment("127.0.0.1", port)
+    finally:
+        container.remove(force=True)
+
+
 def _ready(port: int, container) -> bool:
     end = time.monotonic() + READY_SECONDS
     while time.monotonic() < end:
@@ -111,24 +122,14 @@ async def test_the_operator_export_checked_green_gets_the_pod_ready(external, do
     assert unexpanded(the_pod.env) == {}
     assert set(the_pod.files) == {MYSQL_CA_PATH, REDIS_CA_PATH}
     # The Redis password is named in the chart's values as a Secret: its CA must be in that Secret too.
-    assert the_pod.files[REDIS_CA_PATH] == redis_ca_text(values)
+    assert the_pod.files[REDIS_CA_PATH] == Path(values["cache"]["redis"]["ca_file"]).read_text()
 
-    container, port = _run_pod(docker_client, docker_names, standin_image, the_pod, tmp_path)
-    try:
-        assert _ready(port, container), (dependency_errors(container.logs()), container.logs()[-2000:])
-        received = received_environment("127.0.0.1", port)
-    finally:
-        container.remove(force=True)
+    received = _received_by_the_ready_pod(docker_client, docker_names, standin_image, the_pod, tmp_path)
     assert received["REDIS"] == (f"redis://:{secrets['cache.redis.password']}@{values['cache']['redis']['host']}:"
                                  f"{values['cache']['redis']['port']}?caCertPath={REDIS_CA_PATH}&tls=true"
                                  "&ttlInSeconds=604800")
     assert received["MYSQL_CA_CERT_PATH"] == MYSQL_CA_PATH
     assert received["BUCKET"].startswith(f"s3://{values['storage']['s3_compatible']['access_key']}:")
-
-
-def redis_ca_text(values) -> str:
-    with open(values["cache"]["redis"]["ca_file"]) as ca:
-        return ca.read()
 
 
 async def test_secrets_without_a_chart_key_reach_the_server(external, docker_client, docker_names,
@@ -148,12 +149,7 @@ async def test_secrets_without_a_chart_key_reach_the_server(external, docker_cli
 
     chart = k8s.chart_values(cfg, with_secrets=True)
     the_pod = pod(chart.values, secret_values(chart.secrets))
-    container, port = _run_pod(docker_client, docker_names, standin_image, the_pod, tmp_path)
-    try:
-        assert _ready(port, container), (dependency_errors(container.logs()), container.logs()[-2000:])
-        received = received_environment("127.0.0.1", port)
-    finally:
-        container.remove(force=True)
+    received = _received_by_the_ready_pod(docker_client, docker_names, standin_image, the_pod, tmp_path)
     assert received["BUCKET"] == "s3://acme-wandb"
     assert received["AWS_ACCESS_KEY_ID"] == "AKIAPODTEST0000"
     assert received["AWS_SECRET_ACCESS_KEY"] == "pod/secret+key="
