@@ -129,6 +129,7 @@ class WizardApp(App[int]):
         self._save_timer: Timer | None = None
         self._secrets_lock = threading.Lock()
         self._view: StepView | None = None
+        self._keys_for_the_step: list[events.Key] | None = None  # typed while a step is being built (show_step)
         self.crash_message = ""
         self.hung_up = False  # SIGHUP, SIGTERM or the terminal gone
 
@@ -171,6 +172,9 @@ class WizardApp(App[int]):
             if active is not None and active.binding.priority and active.enabled \
                     and await self.run_action(active.binding.action, active.node):
                 self._focus_moved_from(focused)
+                return
+            if self._keys_for_the_step is not None:  # F8 was just handled: these keys are for the next step's field
+                self._keys_for_the_step.append(events.Key(event.key, event.character))
                 return
             if event.is_printable and event.character is not None and isinstance(focused, Input):
                 type_into(focused, event.character)
@@ -252,17 +256,24 @@ class WizardApp(App[int]):
         self.flow.go_to(step)
         self.current_step = step  # the step list and the title follow (watch_current_step)
         self.save_soon(immediate=True)
+        self._keys_for_the_step = []
         self.call_after_refresh(self._focus_first, view)
 
     def _focus_first(self, view: StepView) -> None:
         target = view.first_focus()
-        if target is not None:
-            # A step opens at its top: on Review the first control is below the summary, and scrolling to it
-            # (or not, depending on whether the layout was done yet) hid the summary.
-            target.focus(scroll_visible=False)
-        else:
-            self.query_one("#steps", StepList).focus()
+        # A step opens at its top: on Review the first control is below the summary, and scrolling to it (or not,
+        # depending on whether the layout was done yet) hid the summary. Focused at once, so that the keys typed
+        # while the step was being built go to it, in order.
+        before = self.focused
+        self.screen.set_focus(target if target is not None else self.query_one("#steps", StepList),
+                              scroll_visible=False)
+        keys, self._keys_for_the_step = self._keys_for_the_step or [], None
+        if keys:
+            self._focus_moved_from(before)
+        for key in keys:
+            self.post_message(key)
         self._report_ready()
+        view.opened()
 
     def _report_ready(self) -> None:
         """For the start-up benchmark: the first interactive screen is painted and takes keys."""

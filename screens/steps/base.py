@@ -315,6 +315,10 @@ class StepView(Vertical):
             if timer is not None:
                 timer.stop()
 
+    def opened(self) -> None:
+        """The step is shown and has the focus (the App calls this once the screen takes keys): work that must not
+        delay the first screen (importing an SDK) starts here."""
+
     def first_focus(self) -> Any:
         """The widget to focus when the step opens."""
         for widget in self.query("Input, Select, Checkbox, Button, InstructionBlock"):

@@ -61,8 +61,7 @@ class WelcomeStep(StepView):
 
     _adoptable = ""  # the container offered for adoption
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def opened(self) -> None:
         if not self.flow.resumed and not self.flow.steps_done():
             self._find()
 

@@ -586,7 +586,7 @@ def _burst(app, keys: list[str]) -> None:
     read (Pilot.press waits after every key)."""
     from textual import events
 
-    names = {".": "full_stop", "-": "minus"}
+    names = {".": "full_stop", "-": "minus", "_": "underscore", ":": "colon", "/": "slash"}
     for key in keys:
         character = key if len(key) == 1 else {"tab": "\t", "enter": "\r"}.get(key)
         app.post_message(events.Key(names.get(key, key), character))
@@ -617,4 +617,24 @@ async def test_typing_right_behind_tab_or_enter_replaces_the_next_field_and_lose
         # A field focused the slow way (each key handled before the next) still has its text selected.
         await pilot.press("tab", "w")
         assert app.query_one(f"#{fid('server', 'container_name')}", Input).value == "w"
+        await pilot.press("ctrl+q")
+
+
+async def test_keys_typed_right_behind_f8_go_to_the_next_step(keyring):
+    """F8 and the next step's first value in one burst: the step is built after F8 is handled, so the keys behind
+    it wait for its first field (they went to the step being left, or were lost)."""
+    token = license_token()
+    app = WizardApp("demo", secret_store=keyring, clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, "welcome")
+        _burst(app, ["f8", *token[:12]])
+        await wait_for(pilot, lambda: app.current_step == "license" and app.focused is not None
+                       and app.focused.id == fid("license", "key"), what="the License field")
+        await pilot.pause()
+        assert app.focused.value == token[:12]
+        _burst(app, ["end", "ctrl+u", *token, "f8", *"https://wandb.example.com"])
+        await wait_for(pilot, lambda: app.current_step == "host", what="the Host step")
+        await wait_for(pilot, lambda: app.flow.value("host", ("url",)) == "https://wandb.example.com",
+                       what="the URL typed right behind F8")
+        assert app.flow.secrets.get("demo", "license.key") == token  # the License step kept its own value
         await pilot.press("ctrl+q")
