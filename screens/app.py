@@ -265,8 +265,8 @@ class WizardApp(App[int]):
         # depending on whether the layout was done yet) hid the summary. Focused at once, so that the keys typed
         # while the step was being built go to it, in order.
         before = self.focused
-        self.screen.set_focus(target if target is not None else self.query_one("#steps", StepList),
-                              scroll_visible=False)
+        widget = target if target is not None else self.query_one("#steps", StepList)
+        widget.screen.set_focus(widget, scroll_visible=False)
         keys, self._keys_for_the_step = self._keys_for_the_step or [], None
         if keys:
             self._focus_moved_from(before)
