@@ -285,9 +285,9 @@ async def test_s3_compatible_wrong_secret_and_region(moto_server):
 
 
 async def test_s3_compatible_endpoint_not_listening():
-    from tests.services.local_process import free_port
+    from tests.services.local_process import closed_port
 
-    results, _ = await run(_section("s3-compatible", {"endpoint": f"{machine_address()}:{free_port()}",
+    results, _ = await run(_section("s3-compatible", {"endpoint": f"{machine_address()}:{closed_port(machine_address())}",
                                                       "bucket": "wandb-files", "access_key": "AKIA", "tls": False},
                                     {"storage.s3_compatible.secret_key": "canary-secret-x"}))
     endpoint = results["storage.endpoint"]

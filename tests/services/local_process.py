@@ -14,6 +14,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on, below the kernel's ephemeral range: a connection to a free port inside that range
+    can be given that same port as its own source and connect to itself (TCP simultaneous open), reading back what
+    it sent instead of being refused."""
+    import random
+
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    for port in random.sample(range(20000, min(low, 32768)), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port below the ephemeral range ({low}) on {host}")
+
+
 def wait_for_port(process: subprocess.Popen, port: int, seconds: float, host: str = "127.0.0.1") -> bool:
     """True once host:port accepts connections; False if the process died or time ran out."""
     end = time.monotonic() + seconds
