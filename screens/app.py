@@ -173,7 +173,7 @@ class WizardApp(App[int]):
                     and await self.run_action(active.binding.action, active.node):
                 self._focus_moved_from(focused)
                 return
-            if self._keys_for_the_step is not None:  # F8 was just handled: these keys are for the next step's field
+            if self._keys_for_the_step is not None:  # a step is being built (show_step): the keys are for it
                 self._keys_for_the_step.append(events.Key(event.key, event.character))
                 return
             if event.is_printable and event.character is not None and isinstance(focused, Input):

@@ -118,7 +118,7 @@ async def test_the_operator_export_checked_green_gets_the_pod_ready(external, do
 
     chart = k8s.chart_values(cfg, with_secrets=True)
     assert not chart.cannot, chart.cannot  # nothing of this configuration is left out of the pod
-    the_pod = pod(chart.values, secret_values(chart.secrets))
+    the_pod = pod(chart.values, secret_values(chart))
     assert unexpanded(the_pod.env) == {}
     assert set(the_pod.files) == {MYSQL_CA_PATH, REDIS_CA_PATH}
     # The Redis password is named in the chart's values as a Secret: its CA must be in that Secret too.
@@ -148,7 +148,7 @@ async def test_secrets_without_a_chart_key_reach_the_server(external, docker_cli
     cfg = build_config(values, secrets)
 
     chart = k8s.chart_values(cfg, with_secrets=True)
-    the_pod = pod(chart.values, secret_values(chart.secrets))
+    the_pod = pod(chart.values, secret_values(chart))
     received = _received_by_the_ready_pod(docker_client, docker_names, standin_image, the_pod, tmp_path)
     assert received["BUCKET"] == "s3://acme-wandb"
     assert received["AWS_ACCESS_KEY_ID"] == "AKIAPODTEST0000"

@@ -20,8 +20,9 @@ def closed_port(host: str = "127.0.0.1") -> int:
     it sent instead of being refused."""
     import random
 
-    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    for port in random.sample(range(20000, min(low, 32768)), 200):
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    candidates = range(20000, min(low, 32768))
+    for port in random.sample(candidates, min(200, len(candidates))):
         with socket.socket() as probe:
             try:
                 probe.bind((host, port))

@@ -174,12 +174,12 @@ def pod(values: dict[str, Any], secrets: dict[str, dict[str, str]], release: str
     helpers.append(("REDIS_PASSWORD", _ref(redis_secret, _get(redis, "secret.secretKey") or "REDIS_PASSWORD", True)))
     auth = ":$(REDIS_PASSWORD)@" if redis.get("password") or _get(redis, "secret.secretName") else ""
     helpers.append(("REDIS", f"redis://{auth}$(REDIS_HOST):$(REDIS_PORT)$(REDIS_PARAMS)"))
-    ca = all_secrets.get(redis_secret, {}).get("REDIS_CA_CERT")  # an optional volume: absent when the key is
+    ca = all_secrets.get(redis_secret, {}).get("REDIS_CA_CERT")  # an optional volume: no file without the key
     if ca is not None:
         files[REDIS_CA_PATH] = ca  # the chart's own Secret always has the key (empty without a CA)
 
-    helpers += [(name, _ref(_get(values, "global.licenseSecret.name") or f"{release}-license",
-                            _get(values, "global.licenseSecret.key") or "license")) for name in ("LICENSE",)]
+    helpers.append(("LICENSE", _ref(_get(values, "global.licenseSecret.name") or f"{release}-license",
+                                    _get(values, "global.licenseSecret.key") or "license")))
     if oidc.get("secret") or _get(oidc, "oidcSecret.name"):
         ref = _ref(_get(oidc, "oidcSecret.name") or f"{release}-oidc-secret",
                    _get(oidc, "oidcSecret.secretKey") or "OIDC_SECRET")
@@ -205,12 +205,11 @@ def pod(values: dict[str, Any], secrets: dict[str, dict[str, str]], release: str
     return Pod(env, files)
 
 
-def secret_values(items: Any) -> dict[str, dict[str, str]]:
-    """The export's Secrets (kubernetes.ChartValues.secrets, with their values) as name -> key -> value."""
-    out: dict[str, dict[str, str]] = {}
-    for item in items:
-        out.setdefault(item.secret, {})[item.key] = item.value
-    return out
+def secret_values(chart: Any) -> dict[str, dict[str, str]]:
+    """The export's Secrets (a kubernetes.ChartValues made with secrets) as name -> key -> value."""
+    from wizard.kubernetes import secret_data
+
+    return {name: {key: item.value for key, item in keys.items()} for name, keys in secret_data(chart).items()}
 
 
 _VAR = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
