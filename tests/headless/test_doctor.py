@@ -21,7 +21,7 @@ from tests.headless.test_apply import cli, home  # noqa: F401 (fixture)
 from tests.jws import make_license
 from tests.services.bridge_listener import bridge_listener  # noqa: F401 (fixture)
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
-from tests.services.local_process import free_port
+from tests.services.local_process import closed_port, free_port
 from tests.services.standin_image import build_standin, standin_image, standin_server_toml  # noqa: F401
 
 FILES = {"README.txt", "versions.json", "host.json", "checks.json", "session.json"}
@@ -161,7 +161,8 @@ def test_the_bundle_of_a_server_that_never_got_ready_names_the_failing_step(tmp_
                                                                              docker_names, standin_image,  # noqa: F811
                                                                              bridge_listener):  # noqa: F811
     port, canaries, key_id = free_port(), _canaries(), _key_id()
-    closed = f"{bridge_listener.address.rpartition(':')[0]}:{free_port()}"  # nothing listens: MySQL is down
+    bridge = bridge_listener.address.rpartition(':')[0]
+    closed = f"{bridge}:{closed_port(bridge)}"  # nothing listens: MySQL is down
     path = _answers(tmp_path, docker_names, standin_image, port, bridge_listener.address, closed,
                     key_id)
     applied = cli(home, "apply", "--answers", str(path), "--skip-checks", "--ready-timeout", "5", env_extra=canaries)

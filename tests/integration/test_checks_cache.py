@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.services.host_address import machine_address
-from tests.services.local_process import free_port
+from tests.services.local_process import closed_port
 from tests.services.redis_tls import (  # noqa: F401 (fixtures)
     GIB, RedisServer, _redis_plain_server, _redis_tls_server, redis_plain, redis_tls,
 )
@@ -164,7 +164,7 @@ async def test_maxmemory(redis_plain, maxmemory, status, words):
 
 async def test_closed_port_fails_fast():
     started = time.monotonic()
-    results = await _run(_section(host=machine_address(), port=free_port(), tls=False))
+    results = await _run(_section(host=machine_address(), port=closed_port(machine_address()), tls=False))
     assert results["cache.reachable"].status is Status.FAIL
     assert "refused the connection" in results["cache.reachable"].message
     assert time.monotonic() - started < 1

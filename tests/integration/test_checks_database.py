@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.services.host_address import machine_address
-from tests.services.local_process import free_port
+from tests.services.local_process import closed_port
 from tests.services.mariadb import (  # noqa: F401 (fixtures)
     MariaDB, mariadb, mariadb_settings, mariadb_without_tls,
 )
@@ -190,7 +190,7 @@ async def test_server_without_tls(mariadb_without_tls):
 
 async def test_closed_port_fails_fast():
     started = time.monotonic()
-    results = await _run(_section(host=machine_address(), port=free_port()))
+    results = await _run(_section(host=machine_address(), port=closed_port(machine_address())))
     assert results["database.reachable"].status is Status.FAIL
     assert "refused the connection" in results["database.reachable"].message
     assert time.monotonic() - started < 1

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.services.docker_engine import docker_client, docker_engine, docker_names  # noqa: F401 (fixtures)
-from tests.services.local_process import free_port
+from tests.services.local_process import closed_port
 from tests.services.registry import local_registry  # noqa: F401 (fixtures)
 from tests.services.standin_image import build_standin, standin_image, standin_spec  # noqa: F401 (fixtures)
 from wizard.launcher import (
@@ -74,7 +74,7 @@ def test_an_unknown_tag_is_not_found_rather_than_unreachable(docker_client, dock
 
 def test_unreachable_registry_is_explained_and_a_docker_save_tarball_gets_the_server_running(
         docker_client, docker_names, standin_image, tmp_path):
-    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    dead = f"127.0.0.1:{closed_port()}"  # nothing listens there
     repository = f"{dead}/{docker_names('offline')}"
     reference = docker_names.image(f"{repository}:v1")
     spec = standin_spec(docker_names, reference)

@@ -290,9 +290,9 @@ def test_progress_events_are_plain_literal_text(docker_client, docker_names, sta
 
 def test_a_host_url_that_does_not_answer_from_here_is_a_warning_not_a_failure(docker_client, docker_names,
                                                                              standin_image):
-    from tests.services.local_process import free_port
+    from tests.services.local_process import closed_port
 
-    unreachable = f"http://127.0.0.1:{free_port()}"
+    unreachable = f"http://127.0.0.1:{closed_port()}"
     spec = standin_spec(docker_names, standin_image, host_url=unreachable)
     result = launch(spec, client=docker_client, options=FAST)
     assert result.ok

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.integration.test_checks_slack import _ctx, _run, slack_stand_in  # noqa: F401 (fixture)
-from tests.services.local_process import free_port
+from tests.services.local_process import closed_port
 from wizard.checks import CheckContext, Status
 from wizard.checks.container_view import Proxies
 from wizard.checks.engine import checks_for
@@ -62,7 +62,7 @@ def _with_server(ctx: CheckContext, **fields) -> CheckContext:
 async def test_the_shells_proxy_is_not_used_by_the_checks(slack_stand_in, monkeypatch):  # noqa: F811
     # A proxy in the admin's shell that goes nowhere: the server would not get it, so the checks ignore it too.
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
-        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")
+        monkeypatch.setenv(name, f"http://127.0.0.1:{closed_port()}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in)))
@@ -85,7 +85,7 @@ async def test_no_proxy_sends_a_host_direct(slack_stand_in, forward_proxy):  # n
 
 async def test_a_proxy_the_server_gets_but_that_is_down_fails_the_check(slack_stand_in):  # noqa: F811
     results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in),
-                                      http_proxy=f"http://127.0.0.1:{free_port()}"))
+                                      http_proxy=f"http://127.0.0.1:{closed_port()}"))
     assert results["slack.api"].status is not Status.PASS
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
-from wizard.checks.net import truncate
+from wizard.checks.net import Deadline, truncate
 from wizard.text import redact
 
 PROBE_PREFIX = "wandb-local-setup-probe/"
@@ -94,6 +94,13 @@ async def probe_round_trip(key: str, noun: str, write: Callable[[bytes], Awaitab
 
 def event_wait(ctx: CheckContext) -> float:
     return float(ctx.extra.get("storage_event_wait", EVENT_WAIT))
+
+
+def arrival_deadline(ctx: CheckContext) -> Deadline:
+    """The budget of an event check's second phase: write a probe object, wait for its event, delete it. The first
+    phase (the queue, its policy, the notification) has the ordinary timeout, so a store that hangs is reported as
+    soon as by every other check."""
+    return Deadline(min(EVENTS_TIMEOUT, ctx.timeout * 4 + event_wait(ctx)) - ctx.timeout, margin=0.85)
 
 
 class NoAnswer(Exception):

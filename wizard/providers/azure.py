@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,7 @@ from wizard import validators as v
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
-    EVENTS_TIMEOUT, PROBE_PREFIX, NoAnswer, Verdict, azure_cors_xml, call, evaluate_cors, event_wait, hide, host_origin,
+    PROBE_PREFIX, NoAnswer, Verdict, arrival_deadline, azure_cors_xml, call, evaluate_cors, event_wait, hide, host_origin,
     insecure_result, merge_rules, outside, preflight, probe_key, probe_round_trip, result, wandb_rule, CorsRule,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
@@ -342,7 +342,7 @@ async def _event_setup(ctx: CheckContext, section: AzureStorage):
                        "No queue is configured: the server uses its internal queue (BUCKET_QUEUE=internal://).")], None
     if not _key_is_base64(section.account_key.get_secret_value()):
         return [result("storage.queue", Status.SKIPPED, "The account key is not usable (see Credentials).")], None
-    client = azure(ctx, section, budget=min(EVENTS_TIMEOUT, ctx.timeout * 4 + event_wait(ctx)))
+    client = azure(ctx, section)  # the lookup answers within the timeout, as every check does
     queue = client.queue()
     try:
         headers: dict = {}
@@ -365,6 +365,7 @@ async def _event_setup(ctx: CheckContext, section: AzureStorage):
 
 async def _event_arrives(ctx: CheckContext, client: Azure, queue, section: AzureStorage) -> CheckResult:
     wait = event_wait(ctx)
+    client = replace(client, deadline=arrival_deadline(ctx))
     key = probe_key()
     blob = client.blobs().get_blob_client(section.container, key)
     try:

@@ -8,6 +8,7 @@ the instance's role. The checks sign with those same keys (or, for the role, the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote_plus
 
@@ -21,7 +22,7 @@ from wizard.checks.s3_api import (
     signed_url_preflight, cors as bucket_cors,
 )
 from wizard.checks.storage_common import (
-    EVENTS_TIMEOUT, PROBE_PREFIX, Verdict, event_wait, insecure_result, origin_matches, outside, probe_key, result,
+    PROBE_PREFIX, Verdict, arrival_deadline, event_wait, insecure_result, origin_matches, outside, probe_key, result,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft, s3_cors_instructions
 from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Secrets, Section, Values, checked
@@ -224,7 +225,7 @@ async def _event_setup(ctx: CheckContext, section: S3Storage):
     if not section.queue:
         return [result("storage.queue", Status.SKIPPED,
                        "No SQS queue is configured: the server uses its internal queue (BUCKET_QUEUE=internal://).")], None
-    client = aws(ctx, target(ctx, section), budget=min(EVENTS_TIMEOUT, ctx.timeout * 4 + event_wait(ctx)))
+    client = aws(ctx, target(ctx, section))  # the setup calls answer within the timeout, as every check does
     sqs, s3 = await client.open("sqs"), await client.open("s3")
     try:
         url = (await client.run(sqs, "get_queue_url", QueueName=section.queue))["QueueUrl"]
@@ -302,6 +303,7 @@ def _probe_keys(body: str) -> tuple[list[str], bool]:
 
 async def _event_arrives(ctx: CheckContext, client: Aws, s3, sqs, url: str, section: S3Storage) -> CheckResult:
     wait = event_wait(ctx)
+    client = replace(client, deadline=arrival_deadline(ctx))
     key = probe_key()
     try:
         await client.run(s3, "put_object", Bucket=section.bucket, Key=key, Body=b"wandb-local-setup event probe\n")
