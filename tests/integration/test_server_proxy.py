@@ -1,19 +1,15 @@
 """The proxy the server gets is the proxy the checks use: never the one in the wizard's shell.
 
-A small forward proxy on loopback (HTTP absolute-form requests, the real proxy protocol for http:// URLs) counts
-what goes through it; the Slack API stand-in of the Slack tests answers behind it. Everything stays on 127.0.0.1.
+A real forward proxy (tinyproxy) on loopback says what went through it; the Slack API stand-in of the Slack tests
+answers behind it. Everything stays on 127.0.0.1. The storage SDKs: tests/integration/test_storage_sdk_proxies.py.
 """
 
 from __future__ import annotations
 
-import threading
-import urllib.request
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from tests.integration.test_checks_slack import _ctx, _run, slack_stand_in  # noqa: F401 (fixture)
+from tests.services.forward_proxy import forward_proxy  # noqa: F401 (fixture)
 from tests.services.local_process import closed_port
 from wizard.checks import CheckContext, Status
 from wizard.checks.container_view import Proxies
@@ -21,36 +17,6 @@ from wizard.checks.engine import checks_for
 from tests.check_runs import collect
 from wizard.draft import validate_step
 from wizard.render import section_inputs
-
-
-class _Proxy(BaseHTTPRequestHandler):
-    seen: list[str]
-
-    def do_GET(self):  # http.server's name: a proxied request names the whole URL
-        self.seen.append(self.path)
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(self.path, timeout=5) as upstream:
-            body = upstream.read()
-            self.send_response(upstream.status)
-            self.send_header("Content-Type", upstream.headers.get("Content-Type", "application/json"))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def forward_proxy() -> Iterator[tuple[str, list[str]]]:
-    seen: list[str] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Proxy,), {"seen": seen}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 def _with_server(ctx: CheckContext, **fields) -> CheckContext:
@@ -70,17 +36,15 @@ async def test_the_shells_proxy_is_not_used_by_the_checks(slack_stand_in, monkey
 
 
 async def test_the_servers_proxy_carries_the_checks(slack_stand_in, forward_proxy):  # noqa: F811
-    proxy, seen = forward_proxy
-    results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in), http_proxy=proxy))
+    results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in), http_proxy=forward_proxy.url))
     assert results["slack.api"].status is Status.PASS, results["slack.api"]
-    assert seen == [slack_stand_in]  # the request went through the server's proxy
+    assert [url for _, url in forward_proxy.requests()] == [slack_stand_in]  # it went through the server's proxy
 
 
 async def test_no_proxy_sends_a_host_direct(slack_stand_in, forward_proxy):  # noqa: F811
-    proxy, seen = forward_proxy
-    results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in), http_proxy=proxy,
+    results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in), http_proxy=forward_proxy.url,
                                       no_proxy="localhost,127.0.0.1"))
-    assert results["slack.api"].status is Status.PASS and seen == []
+    assert results["slack.api"].status is Status.PASS and forward_proxy.requests() == []
 
 
 async def test_a_proxy_the_server_gets_but_that_is_down_fails_the_check(slack_stand_in):  # noqa: F811
@@ -144,3 +108,13 @@ async def test_a_store_inside_the_network_sent_through_the_proxy_is_named_with_t
     assert result.status is Status.WARN and "minio.corp.test through the proxy" in result.message
     assert result.fix.edits == (("server", ("no_proxy",), "localhost,127.0.0.1,::1,host.docker.internal,"
                                                           "minio.corp.test"),)
+
+
+def test_the_sdks_get_the_servers_proxies_per_host_and_grpc_never_the_shells():
+    proxies = Proxies(http="http://p:3128", https="http://p:3129", no_proxy=(".corp.test",))
+    assert proxies.for_requests("storage.googleapis.com", "db.corp.test", "[fd00::1]") == {
+        "http://storage.googleapis.com": "http://p:3128", "https://storage.googleapis.com": "http://p:3129",
+        "http://fd00::1": "http://p:3128", "https://fd00::1": "http://p:3129"}  # requests matches the bare host
+    assert proxies.grpc_options("pubsub.googleapis.com") == [("grpc.http_proxy", "http://p:3129")]  # https, as grpc-go
+    assert proxies.grpc_options("pubsub.corp.test") == [("grpc.enable_http_proxy", 0)]
+    assert Proxies(http="http://p:3128").grpc_options("pubsub.googleapis.com") == [("grpc.enable_http_proxy", 0)]

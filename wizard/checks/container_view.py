@@ -227,6 +227,18 @@ class Proxies:
         """The proxies to use for `host` ({} when it is reached directly)."""
         return {} if self.bypassed(host) else self.by_scheme()
 
+    def for_requests(self, *hosts: str) -> dict[str, str]:
+        """A `proxies` mapping for requests (and azure-core) with trust_env off: exactly these hosts go through the
+        server's proxies ("scheme://host" keys), every other host and those NO_PROXY names go direct."""
+        return {f"{scheme}://{host.strip('[]')}": url for host in hosts if not self.bypassed(host)
+                for scheme, url in self.by_scheme().items()}
+
+    def grpc_options(self, host: str) -> list[tuple[str, str | int]]:
+        """gRPC channel options: the server's HTTPS proxy for `host` (grpc-go looks a target up as an https URL),
+        or no proxy at all (grpc would otherwise take grpc_proxy, https_proxy or http_proxy from the shell)."""
+        proxy = None if self.bypassed(host) else self.https
+        return [("grpc.http_proxy", proxy)] if proxy else [("grpc.enable_http_proxy", 0)]
+
     def bypass_patterns(self) -> list[str]:
         """httpx mount patterns for the NO_PROXY entries (hosts, .domains, *)."""
         patterns = []

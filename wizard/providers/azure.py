@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -87,21 +88,25 @@ class Azure:
     def key(self) -> str:
         return self.section.account_key.get_secret_value()
 
-    def _options(self) -> dict[str, Any]:
+    def _options(self, url: str) -> dict[str, Any]:
+        from wizard.checks.container_view import server_proxies
+
         verify: Any = False if self.ctx.insecure else (self.ctx.ca_file or True)
+        # The server's proxies for this service, never the shell's (use_env_settings off).
+        proxies = server_proxies(self.ctx).for_requests(urlsplit(url).hostname or "")
         return {"credential": {"account_name": self.section.account, "account_key": self.key},
                 "connection_timeout": self.timeout, "read_timeout": self.timeout, "retry_total": 0,
-                "connection_verify": verify}
+                "connection_verify": verify, "proxies": proxies, "use_env_settings": False}
 
     def blobs(self):
         from azure.storage.blob import BlobServiceClient
 
-        return BlobServiceClient(self.blob_url, **self._options())
+        return BlobServiceClient(self.blob_url, **self._options(self.blob_url))
 
     def queue(self):
         from azure.storage.queue import QueueClient
 
-        return QueueClient(self.queue_url, self.section.queue or "", **self._options())
+        return QueueClient(self.queue_url, self.section.queue or "", **self._options(self.queue_url))
 
     async def run(self, fn, *args, **kwargs):
         return await call(fn, *args, within=min(self.timeout, self.deadline.left()), **kwargs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -29,6 +30,9 @@ from wizard.instructions import Instruction, draft_value, host_url, provider_dra
 from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Secrets, Section, Values, checked, streamed
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+STORAGE_HOST = "storage.googleapis.com"  # the JSON API, uploads and signed URLs
+TOKEN_HOST = "oauth2.googleapis.com"  # a service account key's token endpoint
+PUBSUB_HOST = "pubsub.googleapis.com"
 UNUSABLE = "unusable"  # marker: the credentials could not be loaded (credentials check says why)
 KEY_PATH = f"{FILES_DIR}/gcs-key.json"
 
@@ -123,30 +127,57 @@ class Gcp:
         creds, project = google.auth.default(scopes=SCOPES)
         return creds, self.section.project or project
 
+    def _session(self, host: str, session=None):
+        """A requests session (or `session`) reaching `host` as the server does: through the server's proxies or
+        direct, never through the shell's (trust_env off), with the checks' TLS settings."""
+        from wizard.checks.container_view import server_proxies
+
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        session.trust_env = False
+        session.proxies = server_proxies(self.ctx).for_requests(host)
+        session.verify = False if self.ctx.insecure else (self.ctx.ca_file or True)  # off: warned
+        return session
+
+    def token_request(self):
+        """google-auth's transport for token refreshes (the OAuth endpoint; a metadata server is never proxied)."""
+        from google.auth.transport.requests import Request
+
+        return Request(session=self._session(TOKEN_HOST))
+
     def storage(self):
+        from google.auth.transport.requests import AuthorizedSession
         from google.cloud import storage
 
         creds, project = self.credentials()
         options = {"api_endpoint": self.emulator} if self.emulator else None
-        http = None
-        if self.ctx.insecure or self.ctx.ca_file:  # a TLS-inspecting proxy's CA, or verification off (warned)
-            from google.auth.transport.requests import AuthorizedSession
-
-            http = AuthorizedSession(creds)
-            http.verify = False if self.ctx.insecure else (self.ctx.ca_file or True)
+        host = urlsplit(self.emulator).hostname if self.emulator else STORAGE_HOST
+        http = self._session(host or "", AuthorizedSession(creds, auth_request=self.token_request()))
         return storage.Client(project=project, credentials=creds, client_options=options, _http=http)
 
     def subscriber(self):
         from google.cloud import pubsub_v1
+        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+        from wizard.checks.container_view import server_proxies
 
         endpoint = self.ctx.extra.get("pubsub_endpoint")
+        proxies = server_proxies(self.ctx)
         if endpoint:  # the emulator speaks plain gRPC and takes no credentials
             import grpc
-            from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
-            return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(endpoint)))
+            channel = grpc.insecure_channel(endpoint, options=proxies.grpc_options(endpoint.rpartition(":")[0]))
+            return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
         creds, _ = self.credentials()
-        return pubsub_v1.SubscriberClient(credentials=creds)
+
+        def channel_with_proxy(host: str, *, options: list, **kwargs: Any):
+            return SubscriberGrpcTransport.create_channel(
+                host, options=[*options, *proxies.grpc_options(PUBSUB_HOST)], **kwargs)
+
+        return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(credentials=creds,
+                                                                            channel=channel_with_proxy))
 
     async def run(self, fn, *args, **kwargs):
         left = min(self.timeout, self.deadline.left())
@@ -293,7 +324,7 @@ async def signed_url_preflight(ctx: CheckContext, section: GcsStorage) -> list[C
     if skipped := _unusable(client, "storage.preflight"):
         return skipped
     key = probe_key()
-    base = client.emulator or "https://storage.googleapis.com"
+    base = client.emulator or f"https://{STORAGE_HOST}"
     url = f"{base}/{section.bucket}/{key}"
     try:
         creds, _ = client.credentials()
@@ -418,12 +449,10 @@ async def _sign_blob(ctx: CheckContext, client: Gcp, creds, email: str, section:
     """Ask the IAM Credentials API to sign a few bytes as the service account: exactly what signed URLs need."""
     import base64
 
-    from google.auth.transport.requests import Request
-
     from wizard.checks import net
 
     try:
-        await call(creds.refresh, Request(), within=client.timeout)
+        await call(creds.refresh, client.token_request(), within=client.timeout)
         async with net.client(ctx, client.timeout) as http:
             reply = await http.post(
                 f"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{email}:signBlob",

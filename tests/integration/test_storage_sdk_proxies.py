@@ -1,0 +1,128 @@
+"""The storage SDKs (boto3, google-cloud-storage and Pub/Sub's gRPC, azure-storage) reach their services as the
+server container would: through the proxy the server gets, direct for the names in its NO_PROXY, and never through
+the proxy of the shell the wizard runs in (which the server does not get).
+
+The proxy is a real tinyproxy on loopback; the stores are the real emulators (moto, the Cloud Storage and Pub/Sub
+emulators, Azurite). tinyproxy's log says which connections it carried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.check_runs import collect
+from tests.integration import test_checks_storage_azure as azure_case
+from tests.integration import test_checks_storage_gcs as gcs_case
+from tests.integration import test_checks_storage_s3 as s3_case
+from tests.services.azurite import azurite  # noqa: F401 (fixture)
+from tests.services.forward_proxy import ForwardProxy, forward_proxy  # noqa: F401 (fixture)
+from tests.services.gcs_emulator import gcs_emulator  # noqa: F401 (fixture)
+from tests.services.local_process import closed_port
+from tests.services.moto_server import moto_server  # noqa: F401 (fixture)
+from tests.services.pubsub_emulator import pubsub_emulator  # noqa: F401 (fixture)
+from wizard.checks import CheckContext, Status
+from wizard.checks.engine import checks_for
+from wizard.draft import validate_step
+
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "grpc_proxy")
+
+
+@dataclass
+class Store:
+    storage: object  # the File storage section
+    extra: dict  # the emulators' endpoints
+    passes: tuple[str, ...]  # the checks that pass when the store is reached
+    targets: set[str] = field(default_factory=set)  # host:port of every service the checks talk to
+
+
+def _host_port(url: str) -> str:
+    return urlsplit(url).netloc
+
+
+def _s3(request) -> Store:
+    moto = request.getfixturevalue("moto_server")
+    bucket = s3_case.make_bucket(moto, cors=[s3_case.GOOD_RULE])
+    queue, _, _ = s3_case.make_queue(moto, bucket)
+    return Store(s3_case.s3_section(moto, bucket, queue=queue),
+                 {"aws_endpoint_url": moto.endpoint, "storage_event_wait": 3.0},
+                 ("storage.credentials", "storage.bucket", "storage.probe", "storage.cors", "storage.queue",
+                  "storage.notification", "storage.events"),
+                 {_host_port(moto.endpoint)})
+
+
+def _gcs(request) -> Store:
+    gcs, pubsub = request.getfixturevalue("gcs_emulator"), request.getfixturevalue("pubsub_emulator")
+    bucket = gcs_case.make_bucket(gcs, cors=[gcs_case.GOOD_RULE])
+    topic, subscription = gcs_case.make_subscription(pubsub)
+    return Store(gcs_case.section(bucket, topic, subscription),
+                 {"gcs_endpoint": gcs.endpoint, "pubsub_endpoint": pubsub.host},
+                 ("storage.bucket", "storage.probe", "storage.cors", "storage.subscription"),
+                 {_host_port(gcs.endpoint), pubsub.host})  # Pub/Sub: a CONNECT tunnel for gRPC
+
+
+def _azure(request) -> Store:
+    server = request.getfixturevalue("azurite")
+    container, queue = azure_case.make_container(server), azure_case.make_queue(server)
+    return Store(azure_case.section(container, queue),
+                 {"azure_blob_endpoint": server.blob_endpoint, "azure_queue_endpoint": server.queue_endpoint,
+                  "storage_event_wait": 1.0},
+                 ("storage.credentials", "storage.bucket", "storage.probe", "storage.queue"),
+                 {_host_port(server.blob_endpoint), _host_port(server.queue_endpoint)})
+
+
+STORES = {"s3": _s3, "gcs": _gcs, "azure": _azure}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request) -> Store:
+    return STORES[request.param](request)
+
+
+async def _run(store: Store, **server_fields) -> dict:
+    server, errors = validate_step("server", server_fields)
+    assert not errors, errors
+    host, _ = validate_step("host", {"url": s3_case.HOST})
+    ctx = CheckContext({"storage": store.storage, "host": host, "server": server}, timeout=5.0, extra=store.extra)
+    return {item.id: item for item in await collect(checks_for("storage"), ctx)}
+
+
+def _assert_passed(store: Store, results: dict) -> None:
+    missing = [check_id for check_id in store.passes if check_id not in results]
+    assert not missing, (missing, sorted(results))
+    for check_id in store.passes:
+        assert results[check_id].status is Status.PASS, results[check_id]
+
+
+async def test_the_servers_proxy_carries_every_call_of_the_storage_checks(store, forward_proxy):  # noqa: F811
+    results = await _run(store, http_proxy=forward_proxy.url, https_proxy=forward_proxy.url)
+    _assert_passed(store, results)
+    assert forward_proxy.targets() == store.targets, forward_proxy.requests()
+
+
+async def test_no_proxy_sends_the_store_direct(store, forward_proxy):  # noqa: F811
+    hosts = ",".join(sorted({target.rpartition(":")[0] for target in store.targets}))
+    results = await _run(store, http_proxy=forward_proxy.url, https_proxy=forward_proxy.url, no_proxy=hosts)
+    _assert_passed(store, results)
+    assert forward_proxy.requests() == []
+
+
+async def test_the_shells_proxy_is_never_used_by_the_storage_checks(store, monkeypatch):
+    # The admin's shell has proxies that go nowhere; the server gets none, so the checks connect directly.
+    dead = f"http://127.0.0.1:{closed_port()}"
+    for name in PROXY_VARIABLES:
+        monkeypatch.setenv(name, dead)
+    for name in ("NO_PROXY", "no_proxy", "no_grpc_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    _assert_passed(store, await _run(store))
+
+
+async def test_a_proxy_the_server_gets_but_that_is_down_fails_the_storage_checks(store):
+    dead = f"http://127.0.0.1:{closed_port()}"
+    results = await _run(store, http_proxy=dead, https_proxy=dead)
+    assert results, "no results"
+    passed = [check_id for check_id in store.passes if check_id in results and results[check_id].status is Status.PASS]
+    assert passed == [], [(check_id, results[check_id].message) for check_id in passed]
+    assert any(result.status in (Status.FAIL, Status.ERROR) for result in results.values())
