@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port
 from wizard.checks import CheckContext, Status
 from wizard.providers import slack as slack_checks
@@ -59,10 +60,11 @@ def slack_stand_in(request) -> Iterator[str]:
     """A hand-written stand-in for Slack's api.test on loopback (Slack cannot run here). Param: (status, body)."""
     status, body = getattr(request, "param", (200, b'{"ok": true}'))
     handler = type("Handler", (_Answer,), {"status": status, "body": body})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    host = machine_address()  # not loopback, which Go's net/http never sends through a proxy
+    server = ThreadingHTTPServer((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/api.test"
+    yield f"http://{host}:{server.server_address[1]}/api/api.test"
     server.shutdown()
     server.server_close()
     thread.join(5)

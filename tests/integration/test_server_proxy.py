@@ -1,6 +1,6 @@
 """The proxy the server gets is the proxy the checks use: never the one in the wizard's shell.
 
-A real forward proxy (tinyproxy) on loopback says what went through it; the Slack API stand-in of the Slack tests
+A real forward proxy (Squid) on loopback says what went through it; the Slack API stand-in of the Slack tests
 answers behind it. Everything stays on 127.0.0.1. The storage SDKs: tests/integration/test_storage_sdk_proxies.py.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.test_checks_slack import _ctx, _run, slack_stand_in  # noqa: F401 (fixture)
-from tests.services.forward_proxy import forward_proxy  # noqa: F401 (fixture)
+from tests.services.forward_proxy import forward_proxy, squid  # noqa: F401 (fixtures)
+from tests.services.host_address import machine_address
 from tests.services.local_process import closed_port
 from wizard.checks import CheckContext, Status
 from wizard.checks.container_view import Proxies
@@ -43,14 +44,16 @@ async def test_the_servers_proxy_carries_the_checks(slack_stand_in, forward_prox
 
 async def test_no_proxy_sends_a_host_direct(slack_stand_in, forward_proxy):  # noqa: F811
     results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in), http_proxy=forward_proxy.url,
-                                      no_proxy="localhost,127.0.0.1"))
+                                      no_proxy=f"localhost,{machine_address()}"))
     assert results["slack.api"].status is Status.PASS and forward_proxy.requests() == []
 
 
 async def test_a_proxy_the_server_gets_but_that_is_down_fails_the_check(slack_stand_in):  # noqa: F811
-    results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in),
-                                      http_proxy=f"http://127.0.0.1:{closed_port()}"))
-    assert results["slack.api"].status is not Status.PASS
+    dead = f"http://127.0.0.1:{closed_port()}"
+    results = await _run(_with_server(_ctx(slack_api_url=slack_stand_in), http_proxy=dead))
+    api = results["slack.api"]
+    assert api.status is not Status.PASS
+    assert "The proxy the server gets" in api.message and dead in api.message, api  # not "the host refused"
 
 
 async def test_the_shells_proxy_is_offered_to_the_server(monkeypatch):
@@ -86,17 +89,32 @@ async def test_a_shell_proxy_with_a_password_is_named_without_it(monkeypatch):
     assert "canary-proxy-pw" not in result.message + result.hint and "proxy.corp.test:3128" in result.message
 
 
-@pytest.mark.parametrize("host, entries, bypassed", [
-    ("db.corp.test", (".corp.test",), True),
-    ("corp.test", (".corp.test",), True),
-    ("evilcorp.test", ("corp.test",), False),
-    ("10.1.2.3", ("10.0.0.0/8",), True),
-    ("10.1.2.3", ("192.168.0.0/16",), False),
-    ("anything", ("*",), True),
-    ("api.slack.com", ("localhost",), False),
+@pytest.mark.parametrize("host, port, entries, bypassed", [
+    # The rules of golang.org/x/net/http/httpproxy, which the server's net/http uses.
+    ("db.corp.test", 443, (".corp.test",), True),
+    ("corp.test", 443, (".corp.test",), False),  # a leading dot: subdomains only
+    ("corp.test", 443, ("corp.test",), True),  # a name: itself and its subdomains
+    ("db.corp.test", 443, ("corp.test",), True),
+    ("db.corp.test", 443, ("*.corp.test",), True),
+    ("corp.test", 443, ("*.corp.test",), False),
+    ("evilcorp.test", 443, ("corp.test",), False),
+    ("minio.corp.test", 9000, ("minio.corp.test:9000",), True),  # an entry with a port: that port only
+    ("minio.corp.test", 443, ("minio.corp.test:9000",), False),
+    ("10.1.2.3", 80, ("10.1.2.3",), True),
+    ("10.1.2.3", 80, ("10.1.2.3:8080",), False),
+    ("10.1.2.3", 443, ("10.0.0.0/8",), True),
+    ("10.1.2.3", 443, ("192.168.0.0/16",), False),
+    ("fd00::5", 443, ("fd00::/8",), True),
+    ("[fd00::5]", 9000, ("[fd00::5]:9000",), True),
+    ("DB.Corp.Test", 443, (" .corp.test ",), True),
+    ("anything", 443, ("*",), True),
+    ("localhost", 80, (), True),  # never proxied, whatever NO_PROXY says
+    ("127.0.0.2", 80, (), True),
+    ("::1", 443, (), True),
+    ("api.slack.com", 443, ("localhost",), False),
 ])
-def test_no_proxy_matching(host, entries, bypassed):
-    assert Proxies(https="http://p:3128", no_proxy=entries).bypassed(host) is bypassed
+def test_no_proxy_matching(host, port, entries, bypassed):
+    assert Proxies(https="http://p:3128", no_proxy=entries).bypassed(host, port) is bypassed
 
 
 async def test_a_store_inside_the_network_sent_through_the_proxy_is_named_with_the_fix():
@@ -110,11 +128,14 @@ async def test_a_store_inside_the_network_sent_through_the_proxy_is_named_with_t
                                                           "minio.corp.test"),)
 
 
-def test_the_sdks_get_the_servers_proxies_per_host_and_grpc_never_the_shells():
-    proxies = Proxies(http="http://p:3128", https="http://p:3129", no_proxy=(".corp.test",))
-    assert proxies.for_requests("storage.googleapis.com", "db.corp.test", "[fd00::1]") == {
-        "http://storage.googleapis.com": "http://p:3128", "https://storage.googleapis.com": "http://p:3129",
-        "http://fd00::1": "http://p:3128", "https://fd00::1": "http://p:3129"}  # requests matches the bare host
+def test_the_sdks_get_the_servers_proxy_per_url_and_grpc_never_the_shells():
+    proxies = Proxies(http="http://p:3128", https="http://p:3129", no_proxy=(".corp.test", "minio.lan:9000"))
+    assert proxies.for_requests("https://storage.googleapis.com", "https://db.corp.test", "http://[fd00::1]:8080",
+                                "http://minio.lan:9000") == {
+        "https://storage.googleapis.com": "http://p:3129", "http://fd00::1": "http://p:3128"}  # the bare host
+    assert proxies.for_url("https://sqs.us-east-1.amazonaws.com") == {"https": "http://p:3129"}
+    assert proxies.for_url("http://minio.lan:9001") == {"http": "http://p:3128"}
+    assert proxies.for_url("http://minio.lan:9000") == proxies.for_url("http://db.corp.test:9000") == {}
     assert proxies.grpc_options("pubsub.googleapis.com") == [("grpc.http_proxy", "http://p:3129")]  # https, as grpc-go
     assert proxies.grpc_options("pubsub.corp.test") == [("grpc.enable_http_proxy", 0)]
     assert Proxies(http="http://p:3128").grpc_options("pubsub.googleapis.com") == [("grpc.enable_http_proxy", 0)]

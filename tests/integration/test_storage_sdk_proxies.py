@@ -2,8 +2,8 @@
 server container would: through the proxy the server gets, direct for the names in its NO_PROXY, and never through
 the proxy of the shell the wizard runs in (which the server does not get).
 
-The proxy is a real tinyproxy on loopback; the stores are the real emulators (moto, the Cloud Storage and Pub/Sub
-emulators, Azurite). tinyproxy's log says which connections it carried.
+The proxy is a real Squid on loopback; the stores are the real emulators (moto, the Cloud Storage and Pub/Sub
+emulators, Azurite). Squid's access log says which connections it carried.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.integration import test_checks_storage_azure as azure_case
 from tests.integration import test_checks_storage_gcs as gcs_case
 from tests.integration import test_checks_storage_s3 as s3_case
 from tests.services.azurite import azurite  # noqa: F401 (fixture)
-from tests.services.forward_proxy import ForwardProxy, forward_proxy  # noqa: F401 (fixture)
+from tests.services.forward_proxy import forward_proxy, squid  # noqa: F401 (fixtures)
 from tests.services.gcs_emulator import gcs_emulator  # noqa: F401 (fixture)
 from tests.services.local_process import closed_port
 from tests.services.moto_server import moto_server  # noqa: F401 (fixture)
@@ -91,7 +91,7 @@ async def _run(store: Store, **server_fields) -> dict:
 
 def _assert_passed(store: Store, results: dict) -> None:
     missing = [check_id for check_id in store.passes if check_id not in results]
-    assert not missing, (missing, sorted(results))
+    assert not missing, (missing, [(r.id, r.status, r.message) for r in results.values()])
     for check_id in store.passes:
         assert results[check_id].status is Status.PASS, results[check_id]
 
@@ -99,7 +99,7 @@ def _assert_passed(store: Store, results: dict) -> None:
 async def test_the_servers_proxy_carries_every_call_of_the_storage_checks(store, forward_proxy):  # noqa: F811
     results = await _run(store, http_proxy=forward_proxy.url, https_proxy=forward_proxy.url)
     _assert_passed(store, results)
-    assert forward_proxy.targets() == store.targets, forward_proxy.requests()
+    assert forward_proxy.targets(store.targets) == store.targets, forward_proxy.requests()
 
 
 async def test_no_proxy_sends_the_store_direct(store, forward_proxy):  # noqa: F811
@@ -125,4 +125,8 @@ async def test_a_proxy_the_server_gets_but_that_is_down_fails_the_storage_checks
     assert results, "no results"
     passed = [check_id for check_id in store.passes if check_id in results and results[check_id].status is Status.PASS]
     assert passed == [], [(check_id, results[check_id].message) for check_id in passed]
-    assert any(result.status in (Status.FAIL, Status.ERROR) for result in results.values())
+    failed = [result for result in results.values() if result.status in (Status.FAIL, Status.ERROR)]
+    assert failed
+    for result in failed:  # each says it was the proxy, naming it, and what to do
+        assert "The proxy the server gets" in result.message and dead in result.message, result
+        assert "No proxy for" in result.hint, result

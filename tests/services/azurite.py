@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port, log_tail, stop, wait_for_port
 
 SERVICE = "Azurite (Azure Blob and Queue emulator)"
@@ -54,16 +55,17 @@ def start(folder: Path) -> Azurite:
     if not binary.exists():
         unavailable(SERVICE, f"run `npm ci` in {NODE_DIR}")
     blob, queue, table = free_port(), free_port(), free_port()
+    host = machine_address()  # not loopback, which Go's net/http never sends through a proxy
     log = folder / "azurite.log"
     command = [str(binary), "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--location", str(folder),
-               "--blobHost", "127.0.0.1", "--blobPort", str(blob), "--queueHost", "127.0.0.1", "--queuePort", str(queue),
-               "--tableHost", "127.0.0.1", "--tablePort", str(table)]
+               "--blobHost", host, "--blobPort", str(blob), "--queueHost", host, "--queuePort", str(queue),
+               "--tableHost", host, "--tablePort", str(table)]
     with open(log, "w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=folder)
-    if not (wait_for_port(process, blob, 20) and wait_for_port(process, queue, 5)):
+    if not (wait_for_port(process, blob, 20, host) and wait_for_port(process, queue, 5, host)):
         stop(process)
         unavailable(SERVICE, f"azurite did not start: {log_tail(log)}")
-    return Azurite(f"http://127.0.0.1:{blob}/{ACCOUNT}", f"http://127.0.0.1:{queue}/{ACCOUNT}", process)
+    return Azurite(f"http://{host}:{blob}/{ACCOUNT}", f"http://{host}:{queue}/{ACCOUNT}", process)
 
 
 @pytest.fixture(scope="session")

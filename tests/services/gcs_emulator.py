@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port, log_tail, stop, wait_for_port
 
 SERVICE = "Cloud Storage emulator (gcp-storage-emulator)"
@@ -42,15 +43,15 @@ def start(folder: Path) -> GcsEmulator:
     binary = Path(sys.executable).parent / "gcp-storage-emulator"
     if not binary.exists():
         unavailable(SERVICE, "pip install gcp-storage-emulator")
-    port = free_port()
+    port, host = free_port(), machine_address()  # not loopback, which Go's net/http never sends through a proxy
     log = folder / "gcs.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([str(binary), "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"],
+        process = subprocess.Popen([str(binary), "start", "--host", host, "--port", str(port), "--in-memory"],
                                    stdout=out, stderr=subprocess.STDOUT, cwd=folder)
-    if not wait_for_port(process, port, 20):
+    if not wait_for_port(process, port, 20, host):
         stop(process)
         unavailable(SERVICE, f"the emulator did not start: {log_tail(log)}")
-    return GcsEmulator(f"http://127.0.0.1:{port}", process)
+    return GcsEmulator(f"http://{host}:{port}", process)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import unavailable
+from tests.services.host_address import machine_address
 from tests.services.local_process import free_port, log_tail, stop, wait_for_port
 
 SERVICE = "Pub/Sub emulator (google-cloud-cli-pubsub-emulator)"
@@ -54,15 +55,15 @@ def start(folder: Path) -> PubSubEmulator:
                              "Google's Cloud SDK apt repository, which scripts/run-tests adds when it can reach it")
     if shutil.which("java") is None:
         unavailable(SERVICE, "Java 17 is missing (apt install openjdk-17-jre-headless)")
-    port = free_port()
+    port, host = free_port(), machine_address()  # not loopback, which Go's net/http never sends through a proxy
     log = folder / "pubsub.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([str(SCRIPT), "--host=127.0.0.1", f"--port={port}"], stdout=out,
+        process = subprocess.Popen([str(SCRIPT), f"--host={host}", f"--port={port}"], stdout=out,
                                    stderr=subprocess.STDOUT, cwd=folder)
-    if not wait_for_port(process, port, 30):
+    if not wait_for_port(process, port, 30, host):
         stop(process)
         unavailable(SERVICE, f"the emulator did not start: {log_tail(log)}")
-    return PubSubEmulator(f"127.0.0.1:{port}", process)
+    return PubSubEmulator(f"{host}:{port}", process)
 
 
 @pytest.fixture(scope="session")

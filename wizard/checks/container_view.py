@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.container import HOST_ALIAS, HOST_GATEWAY, Endpoint
@@ -192,10 +193,56 @@ async def route(ctx: CheckContext, step: str, variable: str, result_id: str, tit
                              "DNS servers)")
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def shown_proxy(url: str) -> str:
+    """A proxy URL for a message: scheme://host:port, without a user name or password."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _no_proxy_entry_matches(entry: str, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+                            port: int) -> bool:
+    """One NO_PROXY entry against host:port, as golang.org/x/net/http/httpproxy reads it: `*`; a CIDR range; an IP
+    address; `name` (the name and its subdomains); `.name` or `*.name` (subdomains only); each with an optional
+    `:port`."""
+    item = entry.strip().lower()
+    if not item:
+        return False
+    if item == "*":
+        return True
+    if "/" in item:
+        try:
+            return ip is not None and ip in ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return False
+    name, wanted_port = item, ""
+    if item.startswith("[") and "]:" in item:
+        name, _, wanted_port = item[1:].partition("]:")
+    elif item.count(":") == 1:
+        name, _, wanted_port = item.partition(":")
+    name = name.strip("[]")
+    if not name or (wanted_port and wanted_port != str(port)):
+        return False
+    try:
+        entry_ip = ipaddress.ip_address(name)
+    except ValueError:
+        entry_ip = None
+    if entry_ip is not None:
+        return ip == entry_ip
+    if name.startswith("*."):
+        name = name[1:]
+    if name.startswith("."):
+        return host.endswith(name)
+    return host == name or host.endswith("." + name)
+
+
 @dataclass(frozen=True)
 class Proxies:
-    """The forward proxies the server container gets (HTTP_PROXY, HTTPS_PROXY, NO_PROXY): the checks' HTTP clients
-    use these, never the proxy settings of the shell the wizard runs in."""
+    """The forward proxies the server container gets (HTTP_PROXY, HTTPS_PROXY, NO_PROXY): every client of the checks
+    (httpx, botocore, requests, azure-core, gRPC) uses these, never the proxy settings of the shell the wizard runs in,
+    and decides host by host as the server (Go's net/http) does."""
 
     http: str | None = None
     https: str | None = None
@@ -204,52 +251,78 @@ class Proxies:
     def by_scheme(self) -> dict[str, str]:
         return {scheme: url for scheme, url in (("http", self.http), ("https", self.https)) if url}
 
-    def bypassed(self, host: str) -> bool:
-        """Whether NO_PROXY sends `host` direct (the rules of Go's net/http, which the server uses)."""
-        host = host.strip("[]").lower().rstrip(".")
-        for item in self.no_proxy:
-            item = item.lower().strip("[]")
-            if item == "*":
-                return True
-            if "/" in item:
-                try:
-                    if ipaddress.ip_address(host) in ipaddress.ip_network(item, strict=False):
-                        return True
-                except ValueError:
-                    pass
-                continue
-            domain = item.lstrip(".")
-            if host == domain or host.endswith("." + domain):
-                return True
-        return False
+    def listed(self, host: str, port: int | None = None) -> bool:
+        """Whether a NO_PROXY entry names host[:port] (port None: an entry with a port does not count)."""
+        host = host.strip("[]").lower()
+        try:
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None
+        return any(_no_proxy_entry_matches(entry, host, ip, port if port is not None else -1)
+                   for entry in self.no_proxy)
 
-    def for_host(self, host: str) -> dict[str, str]:
-        """The proxies to use for `host` ({} when it is reached directly)."""
-        return {} if self.bypassed(host) else self.by_scheme()
+    def bypassed(self, host: str, port: int | None = None) -> bool:
+        """Whether the server reaches host[:port] directly: Go never proxies localhost or a loopback address, and
+        skips the proxy for what NO_PROXY lists."""
+        bare = host.strip("[]").lower()
+        try:
+            loopback = ipaddress.ip_address(bare).is_loopback
+        except ValueError:
+            loopback = bare == "localhost"
+        return loopback or self.listed(bare, port)
 
-    def for_requests(self, *hosts: str) -> dict[str, str]:
-        """A `proxies` mapping for requests (and azure-core) with trust_env off: exactly these hosts go through the
-        server's proxies ("scheme://host" keys), every other host and those NO_PROXY names go direct."""
-        return {f"{scheme}://{host.strip('[]')}": url for host in hosts if not self.bypassed(host)
-                for scheme, url in self.by_scheme().items()}
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy the server uses for `url`, or None (direct)."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        proxy = self.by_scheme().get(scheme)
+        if proxy is None or self.bypassed(parts.hostname or "", parts.port or DEFAULT_PORTS.get(scheme)):
+            return None
+        return proxy
 
-    def grpc_options(self, host: str) -> list[tuple[str, str | int]]:
-        """gRPC channel options: the server's HTTPS proxy for `host` (grpc-go looks a target up as an https URL),
+    def for_url(self, url: str) -> dict[str, str]:
+        """botocore's `proxies` for a client whose endpoint is `url` ({}: direct, and no environment proxies)."""
+        proxy = self.proxy_for(url)
+        return {urlsplit(url).scheme.lower(): proxy} if proxy else {}
+
+    def for_requests(self, *urls: str) -> dict[str, str]:
+        """A `proxies` mapping for requests (and azure-core) with trust_env off: exactly these URLs' hosts go through
+        the server's proxy ("scheme://host" keys); every other host goes direct."""
+        found = {}
+        for url in urls:
+            proxy = self.proxy_for(url)
+            if proxy:
+                parts = urlsplit(url)
+                found[f"{parts.scheme.lower()}://{parts.hostname}"] = proxy
+        return found
+
+    def failure(self, exc: BaseException) -> str | None:
+        """The proxy (as `shown_proxy` writes it) if `exc` is a failure to reach it or to pass through it, else None.
+        Recognised by the SDKs' proxy error types (requests, urllib3, httpx: ProxyError; botocore:
+        ProxyConnectionError), in the chain of causes, or by the proxy's address in the error (gRPC names the address
+        it could not reach)."""
+        proxies = list(dict.fromkeys(self.by_scheme().values()))
+        if not proxies:
+            return None
+        seen: set[int] = set()
+        item: BaseException | None = exc
+        while item is not None and id(item) not in seen:
+            seen.add(id(item))
+            text = str(item)
+            for proxy in proxies:
+                parts = urlsplit(proxy)
+                if f"{parts.hostname}:{parts.port or 80}" in text:
+                    return shown_proxy(proxy)
+            if type(item).__name__ in ("ProxyError", "ProxyConnectionError"):
+                return shown_proxy(self.https or proxies[0])
+            item = item.__cause__ or item.__context__ or getattr(item, "inner_exception", None)  # azure-core's
+        return None
+
+    def grpc_options(self, host: str, port: int = 443) -> list[tuple[str, str | int]]:
+        """gRPC channel options: the server's HTTPS proxy for host:port (grpc-go looks a target up as an https URL),
         or no proxy at all (grpc would otherwise take grpc_proxy, https_proxy or http_proxy from the shell)."""
-        proxy = None if self.bypassed(host) else self.https
+        proxy = None if self.bypassed(host, port) else self.https
         return [("grpc.http_proxy", proxy)] if proxy else [("grpc.enable_http_proxy", 0)]
-
-    def bypass_patterns(self) -> list[str]:
-        """httpx mount patterns for the NO_PROXY entries (hosts, .domains, *)."""
-        patterns = []
-        for item in self.no_proxy:
-            if item == "*":
-                patterns.append("all://")
-            elif item.startswith("."):
-                patterns += [f"all://*{item}", f"all://{item[1:]}"]
-            elif "/" not in item:  # CIDR ranges cannot be matched by a URL pattern: httpx treats them per host
-                patterns.append(f"all://{item.strip('[]')}")
-        return patterns
 
 
 def server_proxies(ctx: CheckContext) -> Proxies:

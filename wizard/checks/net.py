@@ -66,7 +66,8 @@ class Reply:
 
 @dataclass
 class NetError(Exception):
-    """A request that got no HTTP answer. `kind`: dns, refused, timeout, tls, protocol, config, other."""
+    """A request that got no HTTP answer. `kind`: dns, refused, unreachable, timeout, tls, protocol, proxy, config,
+    other."""
 
     kind: str
     message: str
@@ -101,18 +102,18 @@ def client(ctx: CheckContext, timeout: float | None = None):
 
     verify = ssl_context(ctx)
     proxies = server_proxies(ctx)  # the server's proxies, not the wizard's shell's (trust_env=False)
-    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
-        f"{scheme}://": httpx.AsyncHTTPTransport(verify=verify, proxy=url) for scheme, url in proxies.by_scheme().items()
-    }
-    if mounts:
-        mounts.update({pattern: None for pattern in proxies.bypass_patterns()})
+    transport = None
+    if proxies.by_scheme():
+        from wizard.checks.http_transport import ServerProxyTransport
+
+        transport = ServerProxyTransport(proxies, verify)
     return httpx.AsyncClient(
         verify=verify,
         timeout=httpx.Timeout(timeout if timeout is not None else ctx.timeout),
         follow_redirects=False,
         headers={"User-Agent": "wandb-local-setup (configuration check)", "Accept": "application/json, */*;q=0.5"},
         trust_env=False,
-        mounts=mounts or None,
+        transport=transport,
     )
 
 
@@ -177,6 +178,11 @@ def describe_http_error(exc: BaseException, url: str) -> NetError:
     where, host = _where(url), urlsplit(url).hostname or url
     chain = list(_causes(exc))
     text = " ".join(str(item) for item in chain)
+    if isinstance(exc, httpx.ProxyError):  # the server's proxy (wizard.checks.http_transport) is down or refused
+        return NetError("proxy", f"The proxy the server gets did not carry the request to {where}: "
+                                 f"{truncate(str(exc))}.",
+                        "Check that the proxy runs and that its address on the Server options step is right; if the "
+                        f"server reaches {host} directly, add it to No proxy for.")
     if any(isinstance(item, socket.gaierror) for item in chain) or re.search(
             r"Name or service not known|nodename nor servname|getaddrinfo failed|Temporary failure in name resolution|"
             r"No address associated", text):

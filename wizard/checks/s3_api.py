@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
     NoAnswer, Verdict, call, evaluate_cors, from_s3_rule, hide, host_origin, merge_rules, outside, preflight,
-    probe_key, probe_round_trip, result, s3_cors_json, s3_rule, wandb_rule,
+    probe_key, probe_round_trip, proxy_verdict, result, s3_cors_json, s3_rule, wandb_rule,
 )
 
 
@@ -67,18 +66,24 @@ class Aws:
             keys = {"aws_access_key_id": target.access_key, "aws_secret_access_key": target.secret_key or ""}
         from wizard.checks.container_view import server_proxies
 
-        # The server's proxies, or none: {} (not None) keeps botocore from taking the shell's HTTPS_PROXY.
-        host = urlsplit(target.endpoint).hostname if target.endpoint else f"s3.{target.region}.amazonaws.com"
-        config = Config(proxies=server_proxies(self.ctx).for_host(host or ""),
-                        connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 1},
-                        signature_version="s3v4", s3={"addressing_style": "path" if self.compatible else "auto"})
         verify: Any = True
         if self.ctx.insecure:
             verify = False
         elif self.ctx.ca_file:
             verify = self.ctx.ca_file
         session = boto3.session.Session(region_name=target.region, **keys)
-        return session.client(service, endpoint_url=target.endpoint, config=config, verify=verify)
+
+        def client(proxies: dict[str, str]):
+            # {} (not None) keeps botocore from taking the shell's HTTPS_PROXY.
+            config = Config(proxies=proxies, connect_timeout=self.timeout, read_timeout=self.timeout,
+                            retries={"max_attempts": 1}, signature_version="s3v4",
+                            s3={"addressing_style": "path" if self.compatible else "auto"})
+            return session.client(service, endpoint_url=target.endpoint, config=config, verify=verify)
+
+        direct = client({})
+        # The server's proxy for this service's own endpoint (S3, SQS, STS and KMS may differ in NO_PROXY).
+        proxies = server_proxies(self.ctx).for_url(direct.meta.endpoint_url)
+        return client(proxies) if proxies else direct
 
     async def run(self, service_client, operation: str, **params):
         return await call(getattr(service_client, operation), within=min(self.timeout, self.deadline.left()),
@@ -123,6 +128,8 @@ def describe(exc: BaseException, client: Aws, doing: str) -> Verdict:
     from botocore import exceptions as bx
 
     where = client.where
+    if proxied := proxy_verdict(client.ctx, exc, doing):
+        return proxied
     if isinstance(exc, (NoAnswer, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
         return Verdict(Status.ERROR, f"{where} did not answer while {doing} ({outside(exc)}).",
                        "Check the endpoint address, and that this machine may reach it (firewall, proxy).")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from wizard.checks.container_view import Proxies, server_proxies
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status, register
-from wizard.container import HOST_ALIAS
+from wizard.container import HOST_ALIAS, Endpoint
 
 TITLE = "Proxy for the server"
 ALWAYS_DIRECT = ("localhost", "127.0.0.1", "::1", HOST_ALIAS)
@@ -35,16 +35,17 @@ def _without_credentials(url: str) -> tuple[str, bool]:
     return f"{parts.scheme}://{netloc}", "@" in parts.netloc
 
 
-def internal_hosts(ctx: CheckContext) -> list[str]:
-    """The hosts of the services inside the network the server speaks HTTP to (an S3-compatible store)."""
-    return list(dict.fromkeys(endpoint.host for endpoint in ctx.container("storage").endpoints))
+def internal_endpoints(ctx: CheckContext) -> list[Endpoint]:
+    """The services inside the network the server speaks HTTP to (an S3-compatible store)."""
+    return list({(endpoint.host, endpoint.port): endpoint for endpoint in ctx.container("storage").endpoints}.values())
 
 
 def suggested_no_proxy(current: str, internal: list[str]) -> str:
-    """NO_PROXY with this machine and the server's own services added (those not matched already)."""
+    """NO_PROXY with this machine and the server's own services added (those not listed already). Go never proxies
+    loopback, but the image's other programs read NO_PROXY literally: this machine's names are listed too."""
     entries = [item.strip() for item in current.split(",") if item.strip()]
     for host in (*ALWAYS_DIRECT, *internal):
-        if not Proxies(no_proxy=tuple(entries)).bypassed(host):
+        if not Proxies(no_proxy=tuple(entries)).listed(host):
             entries.append(host)
     return ",".join(entries)
 
@@ -57,11 +58,11 @@ async def check_proxy(ctx: CheckContext):
         return
     shell = _shell_proxies()
     given = server_proxies(ctx)
-    internal = internal_hosts(ctx)
+    internal = internal_endpoints(ctx)
     if given.by_scheme():
-        proxied = [host for host in internal if not given.bypassed(host)]
+        proxied = list(dict.fromkeys(e.host for e in internal if not given.bypassed(e.host, e.port)))
         if proxied:
-            wanted = suggested_no_proxy(",".join(given.no_proxy), internal)
+            wanted = suggested_no_proxy(",".join(given.no_proxy), proxied)
             yield CheckResult(
                 "server.proxy", TITLE, Status.WARN,
                 f"The server sends its requests to {', '.join(proxied)} through the proxy too (not in NO_PROXY).",
@@ -91,7 +92,7 @@ async def check_proxy(ctx: CheckContext):
         )
         return
     http, https = (cleaned[name][0] if name in cleaned else None for name in ("HTTP_PROXY", "HTTPS_PROXY"))
-    no_proxy = suggested_no_proxy(shell.get("NO_PROXY", ""), internal)
+    no_proxy = suggested_no_proxy(shell.get("NO_PROXY", ""), [endpoint.host for endpoint in internal])
     edits = tuple((("server", (field,), value)) for field, value in
                   (("http_proxy", http), ("https_proxy", https), ("no_proxy", no_proxy)) if value)
     changes = "\n".join(f"server.{path[0]}: {value}" for _, path, value in edits)

@@ -16,7 +16,6 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -25,7 +24,8 @@ from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
     PROBE_PREFIX, NoAnswer, Verdict, arrival_deadline, azure_cors_xml, call, evaluate_cors, event_wait, hide, host_origin,
-    insecure_result, merge_rules, outside, preflight, probe_key, probe_round_trip, result, wandb_rule, CorsRule,
+    insecure_result, merge_rules, outside, preflight, probe_key, probe_round_trip, proxy_verdict, result, wandb_rule,
+    CorsRule,
 )
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
 from wizard.providers.base import ChartParts, Parts, Provider, RequiredSecret, Secrets, Section, Values, checked, streamed
@@ -93,7 +93,7 @@ class Azure:
 
         verify: Any = False if self.ctx.insecure else (self.ctx.ca_file or True)
         # The server's proxies for this service, never the shell's (use_env_settings off).
-        proxies = server_proxies(self.ctx).for_requests(urlsplit(url).hostname or "")
+        proxies = server_proxies(self.ctx).for_requests(url)
         return {"credential": {"account_name": self.section.account, "account_key": self.key},
                 "connection_timeout": self.timeout, "read_timeout": self.timeout, "retry_total": 0,
                 "connection_verify": verify, "proxies": proxies, "use_env_settings": False}
@@ -119,6 +119,8 @@ def azure(ctx: CheckContext, section: AzureStorage, budget: float | None = None)
 def describe(exc: BaseException, client: Azure, doing: str) -> Verdict:
     from azure.core import exceptions as ax
 
+    if proxied := proxy_verdict(client.ctx, exc, doing):
+        return proxied
     if isinstance(exc, (NoAnswer, ax.ServiceResponseTimeoutError, ax.ServiceRequestTimeoutError)):
         return Verdict(Status.ERROR, f"Azure Storage did not answer while {doing} ({outside(exc)}).",
                        "Check that this machine may reach *.core.windows.net (firewall, proxy).")

@@ -23,7 +23,7 @@ from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
 from wizard.checks.net import Deadline
 from wizard.checks.storage_common import (
     NoAnswer, Verdict, call, evaluate_cors, from_gcs_rule, gcs_rule, host_origin, insecure_result, merge_rules,
-    outside, preflight, probe_key, probe_round_trip, result, wandb_rule,
+    outside, preflight, probe_key, probe_round_trip, proxy_verdict, result, wandb_rule,
 )
 from wizard.container import FILES_DIR, Mount
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft
@@ -127,8 +127,8 @@ class Gcp:
         creds, project = google.auth.default(scopes=SCOPES)
         return creds, self.section.project or project
 
-    def _session(self, host: str, session=None):
-        """A requests session (or `session`) reaching `host` as the server does: through the server's proxies or
+    def _session(self, url: str, session=None):
+        """A requests session (or `session`) reaching `url`'s host as the server does: through the server's proxy or
         direct, never through the shell's (trust_env off), with the checks' TLS settings."""
         from wizard.checks.container_view import server_proxies
 
@@ -137,7 +137,7 @@ class Gcp:
 
             session = requests.Session()
         session.trust_env = False
-        session.proxies = server_proxies(self.ctx).for_requests(host)
+        session.proxies = server_proxies(self.ctx).for_requests(url)
         session.verify = False if self.ctx.insecure else (self.ctx.ca_file or True)  # off: warned
         return session
 
@@ -145,7 +145,7 @@ class Gcp:
         """google-auth's transport for token refreshes (the OAuth endpoint; a metadata server is never proxied)."""
         from google.auth.transport.requests import Request
 
-        return Request(session=self._session(TOKEN_HOST))
+        return Request(session=self._session(f"https://{TOKEN_HOST}"))
 
     def storage(self):
         from google.auth.transport.requests import AuthorizedSession
@@ -153,8 +153,8 @@ class Gcp:
 
         creds, project = self.credentials()
         options = {"api_endpoint": self.emulator} if self.emulator else None
-        host = urlsplit(self.emulator).hostname if self.emulator else STORAGE_HOST
-        http = self._session(host or "", AuthorizedSession(creds, auth_request=self.token_request()))
+        http = self._session(self.emulator or f"https://{STORAGE_HOST}",
+                             AuthorizedSession(creds, auth_request=self.token_request()))
         return storage.Client(project=project, credentials=creds, client_options=options, _http=http)
 
     def subscriber(self):
@@ -168,7 +168,8 @@ class Gcp:
         if endpoint:  # the emulator speaks plain gRPC and takes no credentials
             import grpc
 
-            channel = grpc.insecure_channel(endpoint, options=proxies.grpc_options(endpoint.rpartition(":")[0]))
+            where = urlsplit(f"//{endpoint}")
+            channel = grpc.insecure_channel(endpoint, options=proxies.grpc_options(where.hostname or "", where.port or 443))
             return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
         creds, _ = self.credentials()
 
@@ -197,9 +198,11 @@ def _unusable(client: Gcp, check_id: str) -> list[CheckResult] | None:
     return None
 
 
-def describe(exc: BaseException, doing: str) -> Verdict:
+def describe(exc: BaseException, client: Gcp, doing: str) -> Verdict:
     from google.api_core import exceptions as gx
 
+    if proxied := proxy_verdict(client.ctx, exc, doing):
+        return proxied
     if isinstance(exc, (NoAnswer, gx.DeadlineExceeded)) or "timed out" in str(exc).lower() \
             or "Timeout" in type(exc).__name__:
         return Verdict(Status.ERROR, f"Google Cloud did not answer while {doing} ({outside(exc, 120)}).",
@@ -265,7 +268,7 @@ async def access(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
                           "Create it (Standard storage class), or correct the name."))
         return out
     except Exception as exc:
-        out.append(_fail("storage.bucket", describe(exc, f"looking up the bucket {section.bucket}")))
+        out.append(_fail("storage.bucket", describe(exc, client, f"looking up the bucket {section.bucket}")))
         return out
     where = f" (location {bucket.location})" if bucket.location else ""
     out.append(result("storage.bucket", Status.PASS, f"The bucket {section.bucket} exists{where}."))
@@ -278,7 +281,7 @@ async def _probe(client: Gcp, bucket: Any) -> CheckResult:
     blob = bucket.blob(key)
     return await probe_round_trip(key, "object", lambda body: client.run(blob.upload_from_string, body),
                                   lambda: client.run(blob.download_as_bytes), lambda: client.run(blob.delete),
-                                  describe)
+                                  lambda exc, doing: describe(exc, client, doing))
 
 
 # --- CORS and the preflight --------------------------------------------------------------------------------------
@@ -299,7 +302,7 @@ async def cors(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
     except gx.NotFound:
         return [result("storage.cors", Status.SKIPPED, f"The bucket {section.bucket} does not exist.")]
     except Exception as exc:
-        return [_fail("storage.cors", describe(exc, "reading the bucket's CORS rules"))]
+        return [_fail("storage.cors", describe(exc, client, "reading the bucket's CORS rules"))]
     rules = [from_gcs_rule(rule) for rule in bucket.cors or []]
     verdict = evaluate_cors(rules, origin, f"The bucket {section.bucket}")
     fix = None
@@ -392,7 +395,7 @@ async def _notification(client: Gcp, section: GcsStorage) -> CheckResult:
                           f"gs://{section.bucket}; create it with: {command}")
         return result("storage.notification", Status.SKIPPED, f"The bucket {section.bucket} does not exist.")
     except Exception as exc:
-        return _fail("storage.notification", describe(exc, "listing the bucket's notifications"))
+        return _fail("storage.notification", describe(exc, client, "listing the bucket's notifications"))
     verdict = evaluate_notifications([n._properties for n in notifications], section.project or "", section.topic or "")
     hint = verdict.hint or (f"Create it: {command} (the bucket's service agent needs roles/pubsub.publisher on the "
                             "topic)." if verdict.status is not Status.PASS else "")
@@ -404,6 +407,7 @@ async def _subscription(client: Gcp, section: GcsStorage) -> CheckResult:
 
     name = f"projects/{section.project}/subscriptions/{section.subscription}"
     topic = f"projects/{section.project}/topics/{section.topic}"
+    subscriber = None
     try:
         subscriber = await call(client.subscriber, within=client.timeout)
         subscription = await client.run(subscriber.get_subscription, subscription=name)
@@ -412,7 +416,10 @@ async def _subscription(client: Gcp, section: GcsStorage) -> CheckResult:
                       f"Create it: gcloud pubsub subscriptions create {section.subscription} --topic={section.topic} "
                       f"--project={section.project}")
     except Exception as exc:
-        return _fail("storage.subscription", describe(exc, f"looking up the subscription {name}"))
+        return _fail("storage.subscription", describe(exc, client, f"looking up the subscription {name}"))
+    finally:
+        if subscriber is not None:  # its gRPC channel (and a proxy's tunnel) ends with the check
+            subscriber.close()
     if subscription.topic != topic:
         return result("storage.subscription", Status.FAIL,
                       f"The subscription {section.subscription} receives from {outside(subscription.topic)}, not from "
@@ -459,7 +466,7 @@ async def _sign_blob(ctx: CheckContext, client: Gcp, creds, email: str, section:
                 json={"payload": base64.b64encode(b"wandb-local-setup").decode()},
                 headers={"Authorization": f"Bearer {creds.token}"})
     except Exception as exc:
-        return _fail("storage.signing", describe(exc, "asking IAM to sign a test payload"))
+        return _fail("storage.signing", describe(exc, client, "asking IAM to sign a test payload"))
     if reply.status_code == 200:
         return result("storage.signing", Status.PASS, f"{email} may sign blobs (iam.serviceAccounts.signBlob).")
     if reply.status_code == 403:
