@@ -57,7 +57,7 @@ class _Answer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slack_stand_in(request) -> Iterator[str]:
-    """A hand-written stand-in for Slack's api.test on loopback (Slack cannot run here). Param: (status, body)."""
+    """A hand-written stand-in for Slack's api.test on this machine's address (Slack cannot run here). Param: (status, body)."""
     status, body = getattr(request, "param", (200, b'{"ok": true}'))
     handler = type("Handler", (_Answer,), {"status": status, "body": body})
     host = machine_address()  # not loopback, which Go's net/http never sends through a proxy

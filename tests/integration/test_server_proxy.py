@@ -1,7 +1,8 @@
 """The proxy the server gets is the proxy the checks use: never the one in the wizard's shell.
 
 A real forward proxy (Squid) on loopback says what went through it; the Slack API stand-in of the Slack tests
-answers behind it. Everything stays on 127.0.0.1. The storage SDKs: tests/integration/test_storage_sdk_proxies.py.
+answers behind it, on this machine's address (Go never proxies loopback). The storage SDKs:
+tests/integration/test_storage_sdk_proxies.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A real Azurite (Azure Blob + Queue emulator, npm) on free loopback ports, one per test session.
+"""A real Azurite (Azure Blob + Queue emulator, npm) on free ports of this machine's address, one per test session.
 
 Both --disableTelemetry (telemetry would go outside) and --skipApiVersionCheck (the SDK is newer than Azurite) are
 required. The account is Azurite's published development account. Azurite has no Event Grid: a BlobCreated event

@@ -1,4 +1,4 @@
-"""A real Cloud Storage emulator (pip gcp-storage-emulator) on a free loopback port, one per test session.
+"""A real Cloud Storage emulator (pip gcp-storage-emulator) on a free port of this machine's address, one per test session.
 
 Buckets, objects and CORS work; there is no notifications API (it answers 404/501) and no IAM, so the checks
 must say "cannot be checked here" for those. Clients use the JSON API endpoint with anonymous credentials.

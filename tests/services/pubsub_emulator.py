@@ -1,4 +1,5 @@
-"""A real Pub/Sub emulator (Debian package google-cloud-cli-pubsub-emulator, Java 17) on a free loopback port.
+"""A real Pub/Sub emulator (Debian package google-cloud-cli-pubsub-emulator, Java 17) on a free port of this
+machine's address.
 
 The package comes from Google's Cloud SDK apt repository, not from Debian's: on a machine without it the tests
 that need it are skipped locally and FAIL under CI=true (tests.services.unavailable). Topics, subscriptions,
