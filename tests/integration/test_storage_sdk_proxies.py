@@ -130,3 +130,47 @@ async def test_a_proxy_the_server_gets_but_that_is_down_fails_the_storage_checks
     for result in failed:  # each says it was the proxy, naming it, and what to do
         assert "The proxy the server gets" in result.message and dead in result.message, result
         assert "No proxy for" in result.hint, result
+
+
+def _guard_lookups(monkeypatch) -> list[str]:
+    """Names this process tries to resolve itself (none may be outside: a direct request would have been made).
+    The lookup is refused, so nothing leaves this machine even if the product went direct."""
+    import socket
+
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name in ("localhost", "127.0.0.1", "::1") or name.replace(".", "").isdigit():
+            return real(host, *args, **kwargs)
+        asked.append(name)
+        raise socket.gaierror(socket.EAI_NONAME, "refused by the test: no outside lookups")
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    return asked
+
+
+async def test_googles_own_endpoints_and_the_keys_token_uri_go_through_the_servers_proxy(
+        forward_proxy, tmp_path, monkeypatch):  # noqa: F811
+    # No emulator: the endpoints the server uses in production. The proxy resolves nothing outside (its hosts file
+    # only), so it answers 503 itself; its log shows where every request was going.
+    from tests.e2e.test_green_means_ready import _service_account_key
+
+    key = tmp_path / "key.json"
+    _service_account_key(key, tmp_path)
+    key.write_text(key.read_text().replace("http://127.0.0.1:9/token", "https://oauth2.private.example.test/token"))
+    storage, errors = validate_step("storage", {"provider": "gcs", "gcs": {
+        "bucket": "wandb-files", "credentials_file": str(key), "project": "wandb-test", "topic": "wandb-events",
+        "subscription": "wandb-sub"}})
+    assert not errors, errors
+    asked = _guard_lookups(monkeypatch)
+    results = await _run(Store(storage, {}, ()), http_proxy=forward_proxy.url, https_proxy=forward_proxy.url)
+    carried = forward_proxy.targets({"oauth2.private.example.test:443", "pubsub.googleapis.com:443"}, seconds=10)
+    assert "oauth2.private.example.test:443" in carried, forward_proxy.requests()  # the key's own token endpoint
+    assert "pubsub.googleapis.com:443" in carried, forward_proxy.requests()  # gRPC, through a CONNECT tunnel
+    assert all(target.endswith((".googleapis.com:443", "oauth2.private.example.test:443")) for target in carried)
+    assert asked == []  # nothing was looked up to be reached directly
+    for check_id in ("storage.bucket", "storage.subscription"):  # the proxy's 503 is said as the proxy's
+        result = results[check_id]
+        assert result.status is Status.ERROR and forward_proxy.url in result.message, result

@@ -24,6 +24,9 @@ from tests.services import unavailable
 from tests.services.local_process import free_port, log_tail, stop, wait_for_port
 
 SERVICE = "Squid (forward proxy)"
+# Production endpoints some tests send through the proxy (it can reach none of them: nothing listens on 127.0.0.1:443).
+OUTSIDE_NAMES = ("storage.googleapis.com", "pubsub.googleapis.com", "oauth2.googleapis.com",
+                 "oauth2.private.example.test")
 
 
 @dataclass
@@ -88,6 +91,11 @@ def _config(folder: Path, port: int) -> str:
         f"pid_filename {folder / 'squid.pid'}",
         f"coredump_dir {folder}",
         "netdb_filename none",
+        # Names resolve from the proxy's own hosts file only, so a DNS query never leaves this machine; the outside
+        # names the tests use point at a closed local port, and the proxy answers 503 for them at once.
+        f"hosts_file {folder / 'hosts'}",
+        "dns_nameservers 127.0.0.1",
+        "dns_timeout 2 seconds",
         "pinger_enable off",
         "shutdown_lifetime 0 seconds",
         "via off",
@@ -106,6 +114,7 @@ def start() -> Squid:
         os.chown(folder, user.pw_uid, user.pw_gid)
     port = free_port()
     (folder / "squid.conf").write_text(_config(folder, port))
+    (folder / "hosts").write_text(f"127.0.0.1 localhost {' '.join(OUTSIDE_NAMES)}\n")
     with open(folder / "output.log", "wb") as out:
         process = subprocess.Popen([binary, "-N", "-f", str(folder / "squid.conf")], stdout=out,
                                    stderr=subprocess.STDOUT)

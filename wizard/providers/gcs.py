@@ -31,7 +31,8 @@ from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Sec
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 STORAGE_HOST = "storage.googleapis.com"  # the JSON API, uploads and signed URLs
-TOKEN_HOST = "oauth2.googleapis.com"  # a service account key's token endpoint
+TOKEN_HOST = "oauth2.googleapis.com"  # a service account key's usual token endpoint
+KEY_FILE_LIMIT = 64 * 1024  # a service account key is about 2.3 KB
 PUBSUB_HOST = "pubsub.googleapis.com"
 UNUSABLE = "unusable"  # marker: the credentials could not be loaded (credentials check says why)
 KEY_PATH = f"{FILES_DIR}/gcs-key.json"
@@ -141,11 +142,25 @@ class Gcp:
         session.verify = False if self.ctx.insecure else (self.ctx.ca_file or True)  # off: warned
         return session
 
+    def token_url(self) -> str:
+        """Where the credentials get their tokens: the key file's token_uri (Google's OAuth endpoint unless the key
+        names another, e.g. a Private Service Connect one). An instance's metadata server is never proxied."""
+        if self.section.credentials_file:
+            from wizard.small_files import read_small
+
+            try:
+                uri = json.loads(read_small(self.section.credentials_file, KEY_FILE_LIMIT)).get("token_uri")
+            except (ValueError, AttributeError):  # not a key file: the credentials check says so
+                uri = None
+            if isinstance(uri, str) and uri.startswith(("https://", "http://")):
+                return uri
+        return f"https://{TOKEN_HOST}"
+
     def token_request(self):
-        """google-auth's transport for token refreshes (the OAuth endpoint; a metadata server is never proxied)."""
+        """google-auth's transport for token refreshes, reaching `token_url` as the server does."""
         from google.auth.transport.requests import Request
 
-        return Request(session=self._session(f"https://{TOKEN_HOST}"))
+        return Request(session=self._session(self.token_url()))
 
     def storage(self):
         from google.auth.transport.requests import AuthorizedSession
