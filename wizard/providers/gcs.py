@@ -31,9 +31,9 @@ from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Sec
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 STORAGE_HOST = "storage.googleapis.com"  # the JSON API, uploads and signed URLs
+PUBSUB_HOST = "pubsub.googleapis.com"
 TOKEN_HOST = "oauth2.googleapis.com"  # a service account key's usual token endpoint
 KEY_FILE_LIMIT = 64 * 1024  # a service account key is about 2.3 KB
-PUBSUB_HOST = "pubsub.googleapis.com"
 UNUSABLE = "unusable"  # marker: the credentials could not be loaded (credentials check says why)
 KEY_PATH = f"{FILES_DIR}/gcs-key.json"
 
