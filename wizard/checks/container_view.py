@@ -202,6 +202,12 @@ def shown_proxy(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
+def proxy_hint(what: str) -> str:
+    """What to do when the server's proxy did not carry a request to `what` (a host, or "this store")."""
+    return ("Check that the proxy runs and that its address on the Server options step is right; if the server "
+            f"reaches {what} directly, add it to No proxy for.")
+
+
 def _no_proxy_entry_matches(entry: str, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
                             port: int) -> bool:
     """One NO_PROXY entry against host:port, as golang.org/x/net/http/httpproxy reads it: `*`; a CIDR range; an IP

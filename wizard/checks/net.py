@@ -179,10 +179,10 @@ def describe_http_error(exc: BaseException, url: str) -> NetError:
     chain = list(_causes(exc))
     text = " ".join(str(item) for item in chain)
     if isinstance(exc, httpx.ProxyError):  # the server's proxy (wizard.checks.http_transport) is down or refused
+        from wizard.checks.container_view import proxy_hint
+
         return NetError("proxy", f"The proxy the server gets did not carry the request to {where}: "
-                                 f"{truncate(str(exc))}.",
-                        "Check that the proxy runs and that its address on the Server options step is right; if the "
-                        f"server reaches {host} directly, add it to No proxy for.")
+                                 f"{truncate(str(exc))}.", proxy_hint(host))
     if any(isinstance(item, socket.gaierror) for item in chain) or re.search(
             r"Name or service not known|nodename nor servname|getaddrinfo failed|Temporary failure in name resolution|"
             r"No address associated", text):

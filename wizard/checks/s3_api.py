@@ -80,10 +80,13 @@ class Aws:
                             s3={"addressing_style": "path" if self.compatible else "auto"})
             return session.client(service, endpoint_url=target.endpoint, config=config, verify=verify)
 
-        direct = client({})
-        # The server's proxy for this service's own endpoint (S3, SQS, STS and KMS may differ in NO_PROXY).
-        proxies = server_proxies(self.ctx).for_url(direct.meta.endpoint_url)
-        return client(proxies) if proxies else direct
+        proxies = server_proxies(self.ctx)
+        if not proxies.by_scheme():
+            return client({})
+        built = client(proxies.by_scheme())  # botocore takes the one for its endpoint's scheme
+        # The server's proxy for this service's own endpoint (S3, SQS, STS and KMS may differ in NO_PROXY): built
+        # once more, direct, only when NO_PROXY names that endpoint.
+        return built if proxies.for_url(built.meta.endpoint_url) else client({})
 
     async def run(self, service_client, operation: str, **params):
         return await call(getattr(service_client, operation), within=min(self.timeout, self.deadline.left()),

@@ -94,14 +94,13 @@ async def probe_round_trip(key: str, noun: str, write: Callable[[bytes], Awaitab
 
 def proxy_verdict(ctx: CheckContext, exc: BaseException, doing: str) -> Verdict | None:
     """An SDK call that failed at the server's proxy (down, wrong address, refusing), said as such; None otherwise."""
-    from wizard.checks.container_view import server_proxies
+    from wizard.checks.container_view import proxy_hint, server_proxies
 
     proxy = server_proxies(ctx).failure(exc)
     if proxy is None:
         return None
     return Verdict(Status.ERROR, f"The proxy the server gets ({proxy}) did not carry the request while {doing}.",
-                   "Check that the proxy runs and that its address on the Server options step is right; if the "
-                   "server reaches this store directly, add its host to No proxy for.")
+                   proxy_hint("this store's host"))
 
 
 def event_wait(ctx: CheckContext) -> float:
