@@ -2,13 +2,14 @@
 messages, credentials, bucket, region, probe object, CORS and the signed-URL preflight.
 
 The providers (`wizard.providers.s3`, `wizard.providers.s3_compatible`) describe the store they check with an
-`S3Target` built from the settings the server gets. boto3 is imported inside the functions. Every call is bounded
+`S3Target` built from the settings the server gets. botocore is imported inside the functions. Every call is bounded
 twice: botocore's own socket timeouts (no retries) and `call`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
@@ -53,11 +54,11 @@ class Aws:
         return [self.target.secret_key]
 
     async def open(self, service: str):
-        """A boto3 client, built in a thread: building one takes 100+ ms of CPU that would stall the other checks."""
+        """A botocore client, built in a thread: building one takes CPU that would stall the other checks."""
         return await call(self._client, service, within=max(self.timeout, 2.0))
 
     def _client(self, service: str):
-        import boto3
+        import botocore.session
         from botocore.config import Config
 
         target = self.target
@@ -71,14 +72,16 @@ class Aws:
             verify = False
         elif self.ctx.ca_file:
             verify = self.ctx.ca_file
-        session = boto3.session.Session(region_name=target.region, **keys)
+        session = botocore.session.Session()
+        session.register_component("data_loader", _models(session.get_config_variable("data_path")))
 
         def client(proxies: dict[str, str]):
             # {} (not None) keeps botocore from taking the shell's HTTPS_PROXY.
             config = Config(proxies=proxies, connect_timeout=self.timeout, read_timeout=self.timeout,
                             retries={"max_attempts": 1}, signature_version="s3v4",
                             s3={"addressing_style": "path" if self.compatible else "auto"})
-            return session.client(service, endpoint_url=target.endpoint, config=config, verify=verify)
+            return session.create_client(service, region_name=target.region, endpoint_url=target.endpoint,
+                                         config=config, verify=verify, **keys)
 
         proxies = server_proxies(self.ctx)
         if not proxies.by_scheme():
@@ -91,6 +94,15 @@ class Aws:
     async def run(self, service_client, operation: str, **params):
         return await call(getattr(service_client, operation), within=min(self.timeout, self.deadline.left()),
                           **params)
+
+
+@cache
+def _models(data_path: str | None):
+    """One botocore loader for every client of the process: each new session would parse the services' JSON models
+    again (S3's is large), about 60 ms of CPU per client, which the checks built side by side paid many times."""
+    from botocore.loaders import create_loader
+
+    return create_loader(data_path)
 
 
 def aws(ctx: CheckContext, target: S3Target, budget: float | None = None) -> Aws:
