@@ -7,13 +7,13 @@ import datetime
 import os
 import platform
 
-from tests.benchmarks import checks_concurrency, memory, startup, traffic
+from tests.benchmarks import checks_concurrency, memory, startup, storage_checks, traffic
 
 
 def main() -> None:
     print(f"{datetime.date.today()} · {platform.python_implementation()} {platform.python_version()} · "
           f"{os.cpu_count()} cores · {platform.machine()}")
-    for module in (startup, traffic, checks_concurrency, memory):
+    for module in (startup, traffic, checks_concurrency, storage_checks, memory):
         print()
         print(module.table(module.measure()))
 
