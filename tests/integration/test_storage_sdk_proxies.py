@@ -109,6 +109,21 @@ async def test_no_proxy_sends_the_store_direct(store, forward_proxy):  # noqa: F
     assert forward_proxy.requests() == []
 
 
+async def test_a_no_proxy_in_the_shell_does_not_send_the_store_direct(store, forward_proxy, monkeypatch):  # noqa: F811
+    # The server goes through its proxy; the admin's shell exempts the store's hosts. gRPC (Pub/Sub) reads the
+    # shell's no_proxy itself, unless no_grpc_proxy is pinned empty, as the command line does when it starts.
+    from wizard.cli import pin_grpc_proxy_choice
+
+    hosts = ",".join(sorted({target.rpartition(":")[0] for target in store.targets}))
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, hosts)
+    monkeypatch.delenv("no_grpc_proxy", raising=False)
+    pin_grpc_proxy_choice()
+    results = await _run(store, http_proxy=forward_proxy.url, https_proxy=forward_proxy.url)
+    _assert_passed(store, results)
+    assert forward_proxy.targets(store.targets) == store.targets, forward_proxy.requests()
+
+
 async def test_the_shells_proxy_is_never_used_by_the_storage_checks(store, monkeypatch):
     # The admin's shell has proxies that go nowhere; the server gets none, so the checks connect directly.
     dead = f"http://127.0.0.1:{closed_port()}"

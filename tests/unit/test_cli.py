@@ -38,6 +38,18 @@ def test_version():
     assert result.stdout.strip() == f"wandb-local-setup {__version__}"
 
 
+def test_every_command_pins_grpcs_proxy_choice_first(monkeypatch):
+    # In-process, to read the environment afterwards. Without the pin, gRPC would take the shell's no_proxy
+    # (tests/integration/test_storage_sdk_proxies.py: the Pub/Sub check went direct, the server through its proxy).
+    from wizard.cli import main
+
+    monkeypatch.setenv("no_proxy", "pubsub.googleapis.com")
+    monkeypatch.delenv("no_grpc_proxy", raising=False)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["no_grpc_proxy"] == ""
+
+
 def test_console_script_is_installed():
     script = Path(sys.executable).parent / "wandb-local-setup"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True)

@@ -326,7 +326,8 @@ class Proxies:
 
     def grpc_options(self, host: str, port: int = 443) -> list[tuple[str, str | int]]:
         """gRPC channel options: the server's HTTPS proxy for host:port (grpc-go looks a target up as an https URL),
-        or no proxy at all (grpc would otherwise take grpc_proxy, https_proxy or http_proxy from the shell)."""
+        or no proxy at all (grpc would otherwise take grpc_proxy, https_proxy or http_proxy from the shell). The shell's
+        no_proxy is kept out by `wizard.cli.pin_grpc_proxy_choice`."""
         proxy = None if self.bypassed(host, port) else self.https
         return [("grpc.http_proxy", proxy)] if proxy else [("grpc.enable_http_proxy", 0)]
 

@@ -42,7 +42,18 @@ def _exit_at_once(code: int) -> NoReturn:
     os._exit(code)
 
 
+def pin_grpc_proxy_choice() -> None:
+    """Leave gRPC's proxy choice to each channel's options (`container_view.Proxies.grpc_options`: the server's
+    proxy, or none). grpc's core reads no_grpc_proxy, else no_proxy, from the process's environment for every
+    channel, even one given grpc.http_proxy: a no_proxy in the admin's shell naming Pub/Sub would send the check
+    direct while the server goes through its proxy. An empty no_grpc_proxy is read first, exempts nothing, and
+    nothing but gRPC reads it. Set at start-up, before any thread: changing the environment while another thread
+    reads it is unsafe."""
+    os.environ["no_grpc_proxy"] = ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    pin_grpc_proxy_choice()
     args = build_parser().parse_args(argv)
     try:
         if args.command is None:
