@@ -26,6 +26,7 @@ from tests.services.pubsub_emulator import pubsub_emulator  # noqa: F401 (fixtur
 from wizard.checks import CheckContext, Status
 from wizard.checks.engine import checks_for
 from wizard.draft import validate_step
+from wizard.providers.gcs import STORAGE_HOST
 
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "grpc_proxy")
 
@@ -166,11 +167,19 @@ def _guard_lookups(monkeypatch) -> list[str]:
     return asked
 
 
+@pytest.mark.parametrize("shell", ["plain", "emulator variables"])
 async def test_googles_own_endpoints_and_the_keys_token_uri_go_through_the_servers_proxy(
-        forward_proxy, tmp_path, monkeypatch):  # noqa: F811
+        forward_proxy, tmp_path, monkeypatch, shell):  # noqa: F811
     # No emulator: the endpoints the server uses in production. The proxy resolves nothing outside (its hosts file
-    # only), so it answers 503 itself; its log shows where every request was going.
+    # only), so it answers 503 itself; its log shows where every request was going. The SDKs' own emulator and
+    # endpoint variables in the admin's shell (the server gets none) change nothing.
     from tests.e2e.test_green_means_ready import _service_account_key
+
+    if shell == "emulator variables":
+        elsewhere = f"127.0.0.1:{closed_port()}"
+        for name in ("STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE"):
+            monkeypatch.setenv(name, f"http://{elsewhere}")
+        monkeypatch.setenv("PUBSUB_EMULATOR_HOST", elsewhere)
 
     key = tmp_path / "key.json"
     _service_account_key(key, tmp_path)
@@ -189,3 +198,5 @@ async def test_googles_own_endpoints_and_the_keys_token_uri_go_through_the_serve
     for check_id in ("storage.bucket", "storage.subscription"):  # the proxy's 503 is said as the proxy's
         result = results[check_id]
         assert result.status is Status.ERROR and forward_proxy.url in result.message, result
+    preflight = results["storage.preflight"]  # the signed URL names the server's endpoint, not an emulator's
+    assert "The proxy the server gets" in preflight.message and STORAGE_HOST in preflight.message, preflight

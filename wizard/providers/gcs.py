@@ -167,10 +167,10 @@ class Gcp:
         from google.cloud import storage
 
         creds, project = self.credentials()
-        options = {"api_endpoint": self.emulator} if self.emulator else None
-        http = self._session(self.emulator or f"https://{STORAGE_HOST}",
-                             AuthorizedSession(creds, auth_request=self.token_request()))
-        return storage.Client(project=project, credentials=creds, client_options=options, _http=http)
+        endpoint = self.emulator or f"https://{STORAGE_HOST}"  # named always: else STORAGE_EMULATOR_HOST or
+        # API_ENDPOINT_OVERRIDE in the admin's shell would take the check elsewhere than the server goes
+        http = self._session(endpoint, AuthorizedSession(creds, auth_request=self.token_request()))
+        return storage.Client(project=project, credentials=creds, client_options={"api_endpoint": endpoint}, _http=http)
 
     def subscriber(self):
         from google.cloud import pubsub_v1
