@@ -167,6 +167,25 @@ def _guard_lookups(monkeypatch) -> list[str]:
     return asked
 
 
+async def test_amazons_own_endpoints_go_through_the_servers_proxy_whatever_the_shells_endpoint_variables(
+        forward_proxy, monkeypatch, moto_server):  # noqa: F811
+    # No emulator: AWS's regional endpoints, as the server uses them. The admin's shell names another S3 endpoint
+    # (the server gets none of it); the proxy resolves nothing outside, answers 503, and logs where each went.
+    elsewhere = f"http://127.0.0.1:{closed_port()}"
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SQS"):
+        monkeypatch.setenv(name, elsewhere)
+    storage = s3_case.s3_section(moto_server, "wandb-files", queue="wandb-events")
+    asked = _guard_lookups(monkeypatch)
+    results = await _run(Store(storage, {"storage_event_wait": 1.0}, ()), http_proxy=forward_proxy.url,
+                         https_proxy=forward_proxy.url)
+    carried = forward_proxy.targets({"sts.us-east-1.amazonaws.com:443", "sqs.us-east-1.amazonaws.com:443"}, seconds=10)
+    assert {"sts.us-east-1.amazonaws.com:443", "sqs.us-east-1.amazonaws.com:443"} <= carried, forward_proxy.requests()
+    assert all(target.endswith(".amazonaws.com:443") for target in carried), carried
+    assert asked == []
+    for check_id in ("storage.credentials", "storage.cors", "storage.queue"):
+        assert forward_proxy.url in results[check_id].message, results[check_id]
+
+
 @pytest.mark.parametrize("shell", ["plain", "emulator variables"])
 async def test_googles_own_endpoints_and_the_keys_token_uri_go_through_the_servers_proxy(
         forward_proxy, tmp_path, monkeypatch, shell):  # noqa: F811

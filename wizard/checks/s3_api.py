@@ -35,7 +35,7 @@ class S3Target:
 
 @dataclass
 class Aws:
-    """boto3 clients for one check, with the target's credentials and the check's timeouts."""
+    """botocore clients for one check, with the target's credentials and the check's timeouts."""
 
     target: S3Target
     ctx: CheckContext
@@ -61,24 +61,32 @@ class Aws:
         import botocore.session
         from botocore.config import Config
 
+        from wizard.checks.container_view import server_proxies
+
         target = self.target
-        keys = {}  # without keys: the standard AWS chain (environment, profile, instance role)
+        session = botocore.session.Session()
+        session.register_component("data_loader", _models(session.get_config_variable("data_path")))
+        keys = {}
         if target.access_key is not None:
             keys = {"aws_access_key_id": target.access_key, "aws_secret_access_key": target.secret_key or ""}
-        from wizard.checks.container_view import server_proxies
+        else:  # the instance's role, from the metadata service only: never the shell's keys or profile
+            from botocore.credentials import CredentialResolver
+
+            from wizard.checks.instance_metadata import InstanceRole
+
+            session.register_component("credential_provider",
+                                       CredentialResolver([InstanceRole(self.ctx, min(self.timeout, 2.0))]))
 
         verify: Any = True
         if self.ctx.insecure:
             verify = False
         elif self.ctx.ca_file:
             verify = self.ctx.ca_file
-        session = botocore.session.Session()
-        session.register_component("data_loader", _models(session.get_config_variable("data_path")))
 
         def client(proxies: dict[str, str]):
-            # {} (not None) keeps botocore from taking the shell's HTTPS_PROXY.
+            # {} (not None) keeps botocore from taking the shell's HTTPS_PROXY; nor its AWS_ENDPOINT_URL(_S3, ...).
             config = Config(proxies=proxies, connect_timeout=self.timeout, read_timeout=self.timeout,
-                            retries={"max_attempts": 1}, signature_version="s3v4",
+                            retries={"max_attempts": 1}, signature_version="s3v4", ignore_configured_endpoint_urls=True,
                             s3={"addressing_style": "path" if self.compatible else "auto"})
             return session.create_client(service, region_name=target.region, endpoint_url=target.endpoint,
                                          config=config, verify=verify, **keys)
@@ -157,11 +165,13 @@ def describe(exc: BaseException, client: Aws, doing: str) -> Verdict:
     if isinstance(exc, (bx.ConnectionClosedError, bx.HTTPClientError)):
         return Verdict(Status.ERROR, f"{where} closed the connection without a valid answer while {doing}.",
                        "Check that the endpoint is an S3 API (address, port and the TLS switch).")
-    if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
-        return Verdict(Status.FAIL, "The instance's role gave no credentials here (and none are in the environment "
-                                    "or ~/.aws): the server, which relies on the same role, would have none either.",
-                       "Give the server access keys (Storage › Access key ID and secret), or run on an EC2 instance "
-                       "with a role that may use the bucket.")
+    if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.CredentialRetrievalError)):
+        why = f": {exc.kwargs['error_msg']}" if isinstance(exc, bx.CredentialRetrievalError) else ""
+        return Verdict(Status.FAIL, f"The instance's role gave no credentials here{why}. The server, which relies on "
+                                    "the same role, would have none either.",
+                       "Run the wizard on the EC2 instance the server runs on, with an IAM role attached that may use "
+                       "the bucket (and 169.254.169.254 in No proxy for, if the server has a proxy); or give the "
+                       "server access keys (Storage › Access key ID and secret).")
     code, status = error_code(exc)
     response = getattr(exc, "response", None) or {}
     text = outside(hide(str(response.get("Error", {}).get("Message", "")) or str(exc), client.secrets()))

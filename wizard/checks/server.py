@@ -2,8 +2,8 @@
 
 An admin behind a forward proxy has HTTPS_PROXY in the shell, so whatever the wizard fetches works; the container
 gets nothing from that shell. The check says so and offers the shell's settings, with this machine and the
-S3-compatible store the server reaches inside the network added to NO_PROXY. (MySQL and Redis are not HTTP: a
-proxy setting does not apply to them.)
+services the server reaches inside the network (an S3-compatible store, the instance metadata service) added to
+NO_PROXY. (MySQL and Redis are not HTTP: a proxy setting does not apply to them.)
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def _without_credentials(url: str) -> tuple[str, bool]:
 
 
 def internal_endpoints(ctx: CheckContext) -> list[Endpoint]:
-    """The services inside the network the server speaks HTTP to (an S3-compatible store)."""
+    """The services inside the network the server speaks HTTP to (an S3-compatible store, the EC2 instance metadata
+    service that gives the instance role's credentials)."""
     return list({(endpoint.host, endpoint.port): endpoint for endpoint in ctx.container("storage").endpoints}.values())
 
 

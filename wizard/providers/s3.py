@@ -2,7 +2,8 @@
 
 The server gets BUCKET=s3://<bucket>, BUCKET_QUEUE=sqs://<queue> (or internal://), AWS_REGION, AWS_S3_KMS_ID and
 NOTIFICATIONS_QUEUE, and the access keys as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, unless the admin chooses
-the instance's role. The checks sign with those same keys (or, for the role, the standard AWS chain).
+the instance's role. The checks sign with those same keys (or, for the role, with the credentials the instance
+metadata service gives, reached as the server reaches it: `wizard.checks.instance_metadata`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from wizard import validators as v
 from wizard.checks.engine import CheckContext, CheckResult, FixAction, Status
+from wizard.checks.instance_metadata import METADATA_HOST, METADATA_PORT
 from wizard.checks.net import Deadline
 from wizard.checks.s3_api import (
     Aws, S3Target, aws, bucket_access, credentials, credentials_rejected, describe, error_code, fail,
@@ -24,6 +26,7 @@ from wizard.checks.s3_api import (
 from wizard.checks.storage_common import (
     PROBE_PREFIX, Verdict, arrival_deadline, event_wait, insecure_result, origin_matches, outside, probe_key, result,
 )
+from wizard.container import Endpoint
 from wizard.instructions import Instruction, draft_value, host_url, provider_draft, s3_cors_instructions
 from wizard.providers.base import ChartParts, FieldProblem, Parts, Provider, Secrets, Section, Values, checked
 
@@ -87,6 +90,8 @@ def render(section: S3Storage, out: Parts) -> None:
     if section.access_key_id and section.secret_access_key is not None:
         out.put("AWS_ACCESS_KEY_ID", section.access_key_id)
         out.put("AWS_SECRET_ACCESS_KEY", out.secret("storage.s3.secret_access_key", section.secret_access_key), True)
+    if section.instance_role:  # the server's SDK asks the instance metadata service for the role's credentials
+        out.endpoints.append(Endpoint("AWS_EC2_METADATA", "storage.s3.instance_role", METADATA_HOST, METADATA_PORT))
 
 
 def target(ctx: CheckContext, section: S3Storage) -> S3Target:
@@ -111,7 +116,8 @@ async def access(ctx: CheckContext, section: S3Storage):
                           "The server gets no keys: it asks the EC2 instance metadata service for the role's "
                           "credentials. From a container that works only with IMDSv2's hop limit raised to 2.",
                           "aws ec2 modify-instance-metadata-options --instance-id <id> --http-tokens required "
-                          "--http-put-response-hop-limit 2 (the wizard never contacts the metadata service itself)."))
+                          "--http-put-response-hop-limit 2 (the checks ask the metadata service from this machine, "
+                          "where the hop limit does not apply)."))
     for item in out + (await bucket_access(client) if valid else []):
         yield item
 
