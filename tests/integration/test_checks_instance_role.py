@@ -13,7 +13,7 @@ import pytest
 from tests.check_runs import collect
 from tests.integration.test_checks_storage_s3 import GOOD_RULE, HOST, make_bucket, make_queue
 from tests.services.forward_proxy import forward_proxy, squid  # noqa: F401 (fixtures)
-from tests.services.instance_metadata import MetadataService, metadata_service, role_credentials  # noqa: F401
+from tests.services.instance_metadata import MetadataService, gce_metadata, metadata_service, role_credentials  # noqa: F401
 from tests.services.local_process import closed_port
 from tests.services.moto_server import MotoServer, moto_server  # noqa: F401 (fixture)
 from wizard.checks import CheckContext, Status
@@ -71,6 +71,13 @@ async def test_the_roles_credentials_from_the_metadata_service_pass_every_check(
     requests = metadata_service.requests
     assert requests and requests[0][:2] == ("PUT", "/latest/api/token")
     assert all(with_token for method, _, with_token in requests if method == "GET")
+
+
+async def test_an_instance_answering_only_imdsv1_gives_the_role_as_the_sdks_fall_back(moto_server, metadata_service):
+    metadata_service.credentials, metadata_service.v1_only = role_credentials(moto_server), True
+    results = await _run(moto_server, _storage(moto_server), metadata_service.url)
+    assert results["storage.credentials"].status is Status.PASS, results["storage.credentials"]
+    assert ("GET", "/latest/meta-data/iam/security-credentials/", False) in metadata_service.requests
 
 
 async def test_the_shells_keys_and_profile_are_never_used(moto_server, metadata_service, monkeypatch, tmp_path):
@@ -134,3 +141,50 @@ async def test_a_proxy_that_cannot_reach_the_metadata_service_is_named(moto_serv
     results = await _run(moto_server, _storage(moto_server), metadata_service.url, http_proxy=dead, https_proxy=dead)
     credentials = results["storage.credentials"]
     assert credentials.status in (Status.FAIL, Status.ERROR) and dead in credentials.message, credentials
+
+
+# --- Cloud Storage with the GCE instance's service account ---------------------------------------------------------
+
+
+def _gce_check(tmp_path, squid_url: str, metadata_host: str) -> tuple[dict, str]:
+    """`check --json` as an admin runs it, with the admin's own key in GOOGLE_APPLICATION_CREDENTIALS. The server
+    goes through Squid, which reaches no outside name (it answers 503), so nothing leaves this machine."""
+    import json
+
+    from tests.cli_runner import run_wizard
+    from tests.e2e.test_green_means_ready import _service_account_key
+
+    key = tmp_path / "admin-key.json"
+    _service_account_key(key, tmp_path)  # wandb@wandb-test...; its token_uri is a closed local port
+    answers = tmp_path / "answers.toml"
+    answers.write_text(f'[host]\nurl = "{HOST}"\n[storage]\nprovider = "gcs"\nbucket = "wandb-files"\n'
+                       f'instance_account = true\n[server]\nhttp_proxy = "{squid_url}"\nhttps_proxy = "{squid_url}"\n')
+    result = run_wizard("check", "--answers", str(answers), "--json", "--no-preflight", state=tmp_path / "state",
+                        home=tmp_path, passphrase="instance account", cwd=tmp_path, env_extra={
+                            "GOOGLE_APPLICATION_CREDENTIALS": str(key), "GCE_METADATA_HOST": metadata_host,
+                            "GCE_METADATA_IP": metadata_host})
+    report = json.loads(result.stdout)
+    (storage,) = [step for step in report["steps"] if step["step"] == "storage"]
+    return {item["id"]: item for item in storage["results"]}, result.stderr
+
+
+def test_the_gce_instances_account_comes_from_its_metadata_server_not_the_shells_key(
+        gce_metadata, forward_proxy, tmp_path):  # noqa: F811
+    results, stderr = _gce_check(tmp_path, forward_proxy.url, gce_metadata.host_port)
+    credentials = results["storage.credentials"]
+    assert credentials["status"] == "pass", (credentials, stderr)
+    assert gce_metadata.email in credentials["message"] and "wandb@wandb-test" not in credentials["message"]
+    assert any("/service-accounts/default/token" in path for path in gce_metadata.requests), gce_metadata.requests
+    # The bucket is asked (through the server's proxy, which answers 503 for every outside name) with that token.
+    assert results["storage.bucket"]["status"] == "error" and forward_proxy.url in results["storage.bucket"]["message"]
+
+
+def test_no_metadata_server_fails_the_gce_account_even_with_a_key_in_the_shell(forward_proxy, tmp_path):  # noqa: F811
+    metadata = f"127.0.0.1:{closed_port()}"
+    results, stderr = _gce_check(tmp_path, forward_proxy.url, metadata)
+    credentials = results["storage.credentials"]
+    assert credentials["status"] == "fail", (credentials, stderr)
+    assert credentials["message"].startswith("The instance's service account gave no credentials here: its metadata "
+                                             f"server at {metadata} cannot be reached from here."), credentials
+    assert "storage.bucket" not in results
+    assert stderr == ""  # no warning from google-auth's retries

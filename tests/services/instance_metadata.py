@@ -1,10 +1,13 @@
-"""A HAND-WRITTEN stand-in for the EC2 instance metadata service (IMDS), which cannot run off EC2 (and tests never
-send anything to 169.254.169.254). It answers the requests an AWS SDK makes for the instance role's credentials, as
-IMDS documents them: PUT /latest/api/token (IMDSv2 session token, TTL header required), then GET
+"""HAND-WRITTEN stand-ins for the cloud instances' metadata services, which cannot run off EC2 or GCE (and tests
+never send anything to 169.254.169.254 or metadata.google.internal).
+
+`MetadataService` (EC2's IMDS) answers the requests an AWS SDK makes for the instance role's credentials, as IMDS
+documents them: PUT /latest/api/token (IMDSv2 session token, TTL header required), then GET
 /latest/meta-data/iam/security-credentials/ (the role's name) and .../<role> (the credentials JSON), with the token
-required (HttpTokens=required) unless `tokens_optional`. The credentials are real: a moto STS AssumeRole of a moto
-IAM role, so moto enforces the role's policy on every call made with them. Listens on this machine's address (Go
-never proxies loopback, and the proxy tests must see the server's proxy carry these requests)."""
+required (HttpTokens=required); or, `v1_only`, refusing tokens (403) and answering without one (IMDSv1). The credentials are real: a moto STS AssumeRole of a moto
+IAM role, so moto enforces the role's policy on every call made with them. `GceMetadata` gives a GCE instance's
+default service account and its access token. Both listen on this machine's address (Go never proxies loopback,
+and the proxy tests must see the server's proxy carry these requests)."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ ROLES = "/latest/meta-data/iam/security-credentials/"
 class MetadataService:
     credentials: dict | None  # None: no role attached to the instance
     role: str = "wandb-node"
-    tokens_optional: bool = False
+    v1_only: bool = False
     requests: list[tuple[str, str, bool]] = field(default_factory=list)  # (method, path, sent a valid token)
     tokens: set[str] = field(default_factory=set)
     server: ThreadingHTTPServer | None = None
@@ -46,12 +49,14 @@ class MetadataService:
         token = headers.get("X-aws-ec2-metadata-token", "")
         self.requests.append((method, path, token in self.tokens))
         if method == "PUT":
+            if self.v1_only:
+                return 403, ""
             if path != "/latest/api/token" or not headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
                 return 400, ""
             issued = secrets.token_urlsafe(24)
             self.tokens.add(issued)
             return 200, issued
-        if token not in self.tokens and not self.tokens_optional:
+        if token not in self.tokens and not self.v1_only:
             return 401, ""
         if path == ROLES and self.credentials is not None:
             return 200, self.role
@@ -78,17 +83,15 @@ def role_credentials(moto: MotoServer, denied: tuple[str, ...] = ()) -> dict:
     return sts.assume_role(RoleArn=arn, RoleSessionName="i-0123456789abcdef0")["Credentials"]
 
 
-@pytest.fixture
-def metadata_service() -> Iterator[MetadataService]:
-    """The stand-in with no role yet: a test sets `credentials` (and `role`) as its instance needs."""
-    service = MetadataService(credentials=None)
+def _serve(answer) -> ThreadingHTTPServer:
+    """An HTTP server on this machine's address answering every request with `answer(method, path, headers)`."""
 
     class Handler(BaseHTTPRequestHandler):
         def _reply(self) -> None:
-            status, body = service.answer(self.command, self.path, self.headers)
+            status, body = answer(self.command, self.path, self.headers)
             data = body.encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Type", "application/json" if body.startswith("{") else "text/plain")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -98,9 +101,58 @@ def metadata_service() -> Iterator[MetadataService]:
         def log_message(self, *args) -> None:  # quiet
             pass
 
-    service.server = ThreadingHTTPServer((machine_address(), 0), Handler)
-    thread = threading.Thread(target=service.server.serve_forever, daemon=True)
-    thread.start()
+    server = ThreadingHTTPServer((machine_address(), 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _stop(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def metadata_service() -> Iterator[MetadataService]:
+    """The EC2 stand-in with no role yet: a test sets `credentials` (and `role`) as its instance needs."""
+    service = MetadataService(credentials=None)
+    service.server = _serve(service.answer)
     yield service
-    service.server.shutdown()
-    service.server.server_close()
+    _stop(service.server)
+
+
+@dataclass
+class GceMetadata:
+    """A HAND-WRITTEN stand-in for a GCE instance's metadata server (it cannot run off Google Cloud): the default
+    service account's identity and an access token, with the Metadata-Flavor header required as Google requires it.
+    Its address goes to google-auth by GCE_METADATA_HOST (read when google-auth loads: give it to a new process)."""
+
+    email: str = "wandb-node@wandb-test.iam.gserviceaccount.com"
+    token: str = field(default_factory=lambda: "ya29.stand-in-" + secrets.token_urlsafe(12))
+    requests: list[str] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def host_port(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"{host}:{port}"
+
+    def answer(self, method: str, path: str, headers) -> tuple[int, str]:
+        self.requests.append(path)
+        if headers.get("Metadata-Flavor") != "Google":
+            return 403, ""
+        account = "/computeMetadata/v1/instance/service-accounts/default/"
+        if path.startswith(account + "token"):
+            return 200, json.dumps({"access_token": self.token, "expires_in": 3599, "token_type": "Bearer"})
+        if path.startswith(account):
+            return 200, json.dumps({"email": self.email, "aliases": ["default"],
+                                    "scopes": ["https://www.googleapis.com/auth/cloud-platform"]})
+        return 404, ""
+
+
+@pytest.fixture
+def gce_metadata() -> Iterator[GceMetadata]:
+    service = GceMetadata()
+    service.server = _serve(service.answer)
+    yield service
+    _stop(service.server)

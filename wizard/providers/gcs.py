@@ -101,6 +101,10 @@ def signblob_commands(section: GcsStorage) -> str:
             "SERVICE_ACCOUNT_EMAIL --role=roles/iam.serviceAccountTokenCreator")
 
 
+class NoMetadataServer(Exception):
+    """The instance's metadata server (host:port) did not answer: no GCE instance, or not this one's network."""
+
+
 @dataclass
 class Gcp:
     section: GcsStorage
@@ -123,10 +127,12 @@ class Gcp:
 
             creds = service_account.Credentials.from_service_account_file(self.section.credentials_file, scopes=SCOPES)
             return creds, self.section.project or creds.project_id
-        import google.auth
+        # The instance's account, from the metadata server only, as the server gets it: never the shell's
+        # GOOGLE_APPLICATION_CREDENTIALS or gcloud's application-default login (google.auth.default reads both).
+        from google.auth import compute_engine
 
-        creds, project = google.auth.default(scopes=SCOPES)
-        return creds, self.section.project or project
+        # The universe named, or google-cloud-storage asks the metadata server for it with retries of its own.
+        return compute_engine.Credentials(scopes=SCOPES, universe_domain="googleapis.com"), self.section.project
 
     def _session(self, url: str, session=None):
         """A requests session (or `session`) reaching `url`'s host as the server does: through the server's proxy or
@@ -157,10 +163,24 @@ class Gcp:
         return f"https://{TOKEN_HOST}"
 
     def token_request(self):
-        """google-auth's transport for token refreshes, reaching `token_url` as the server does."""
+        """google-auth's transport for token refreshes, reaching `token_url` as the server does (an instance's
+        metadata server: asked once, directly)."""
         from google.auth.transport.requests import Request
 
-        return Request(session=self._session(self.token_url()))
+        request = Request(session=self._session(self.token_url()))
+        if not self.section.instance_account:
+            return request
+        from google.auth.exceptions import TransportError
+
+        def once(**kwargs: Any):
+            # google-auth asks a metadata server that cannot be reached 5 times with backoff (about 15 s, a warning
+            # logged each time), far beyond a check's timeout: what is not a TransportError ends it at once.
+            try:
+                return request(**kwargs)
+            except TransportError:
+                raise NoMetadataServer(urlsplit(str(kwargs.get("url", ""))).netloc) from None
+
+        return once
 
     def storage(self):
         from google.auth.transport.requests import AuthorizedSession
@@ -213,11 +233,19 @@ def _unusable(client: Gcp, check_id: str) -> list[CheckResult] | None:
     return None
 
 
+NO_ACCOUNT = "The instance's service account gave no credentials here: its metadata server at"
+NONE_EITHER = "The server, which relies on the same account, would have none either."
+ACCOUNT_HINT = ("Run the wizard on the GCE instance the server runs on, whose service account may use the bucket; or "
+                "give the server a service account key file.")
+
+
 def describe(exc: BaseException, client: Gcp, doing: str) -> Verdict:
     from google.api_core import exceptions as gx
 
     if proxied := proxy_verdict(client.ctx, exc, doing):
         return proxied
+    if isinstance(exc, NoMetadataServer):
+        return Verdict(Status.FAIL, f"{NO_ACCOUNT} {exc} cannot be reached from here. {NONE_EITHER}", ACCOUNT_HINT)
     if isinstance(exc, (NoAnswer, gx.DeadlineExceeded)) or "timed out" in str(exc).lower() \
             or "Timeout" in type(exc).__name__:
         return Verdict(Status.ERROR, f"Google Cloud did not answer while {doing} ({outside(exc, 120)}).",
@@ -239,7 +267,7 @@ def _fail(check_id: str, verdict: Verdict) -> CheckResult:
     return result(check_id, verdict.status, verdict.message, verdict.hint)
 
 
-def _credentials_result(client: Gcp) -> CheckResult:
+async def _credentials_result(client: Gcp) -> CheckResult:
     section = client.section
     if client.emulator:
         return result("storage.credentials", Status.SKIPPED,
@@ -254,14 +282,16 @@ def _credentials_result(client: Gcp) -> CheckResult:
         return result("storage.credentials", Status.FAIL,
                       f"The key file {section.credentials_file} is not a service account key ({outside(type(exc).__name__)}).",
                       "Download a JSON key (IAM › Service accounts › Keys › Add key › JSON).")
-    except Exception as exc:  # google.auth.exceptions.DefaultCredentialsError
-        return result("storage.credentials", Status.FAIL, f"The instance's account gave no credentials here "
-                      f"({outside(exc, 160)}): the server, which relies on the same account, would have none either.",
-                      "Give the server a service account key file, or run on a GCE instance whose service account may "
-                      "use the bucket.")
-    who = getattr(creds, "service_account_email", None) or "the default credentials"
-    return result("storage.credentials", Status.PASS,
-                  f"The credentials load: {who} (project {project}); the bucket call authenticates them.")
+    if section.instance_account:
+        try:  # a token from the metadata server (not proxied, as the server's metadata client never is)
+            await call(creds.refresh, client.token_request(), within=client.timeout)
+        except Exception as exc:
+            return _fail("storage.credentials", describe(exc, client, "asking the metadata server for a token"))
+        return result("storage.credentials", Status.PASS,
+                      f"The instance's service account {creds.service_account_email} gave a token (metadata server); "
+                      "the bucket call tests it.")
+    return result("storage.credentials", Status.PASS, f"The credentials load: {creds.service_account_email} "
+                  f"(project {project}); the bucket call authenticates them.")
 
 
 # --- Credentials, bucket, probe object ---------------------------------------------------------------------------
@@ -271,7 +301,7 @@ async def access(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
     from google.api_core import exceptions as gx
 
     client = gcp(ctx, section)
-    credentials = _credentials_result(client)
+    credentials = await _credentials_result(client)
     out = ([insecure_result()] if ctx.insecure else []) + [credentials]
     if credentials.status is Status.FAIL:
         return out
@@ -460,6 +490,12 @@ async def extras(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
     except Exception:
         return [result("storage.signing", Status.SKIPPED, "The credentials do not load (see Credentials).")]
     email = getattr(creds, "service_account_email", None)
+    if email == "default" and section.instance_account:  # the metadata server names the account with its token
+        try:
+            await call(creds.refresh, client.token_request(), within=client.timeout)
+        except Exception:
+            return [result("storage.signing", Status.SKIPPED, "The credentials do not load (see Credentials).")]
+        email = creds.service_account_email
     if not email or email == "default":
         return [result("storage.signing", Status.SKIPPED,
                        "Cannot be checked from here: these are not a service account's credentials.",
