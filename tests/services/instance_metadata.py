@@ -36,14 +36,12 @@ class MetadataService:
     server: ThreadingHTTPServer | None = None
 
     @property
-    def url(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+    def host_port(self) -> str:
+        return _host_port(self.server)
 
     @property
-    def host_port(self) -> str:
-        return self.url.removeprefix("http://")
+    def url(self) -> str:
+        return f"http://{self.host_port}"
 
     def answer(self, method: str, path: str, headers) -> tuple[int, str]:
         token = headers.get("X-aws-ec2-metadata-token", "")
@@ -106,6 +104,12 @@ def _serve(answer) -> ThreadingHTTPServer:
     return server
 
 
+def _host_port(server: ThreadingHTTPServer | None) -> str:
+    assert server is not None
+    host, port = server.server_address[:2]
+    return f"{host}:{port}"
+
+
 def _stop(server: ThreadingHTTPServer) -> None:
     server.shutdown()
     server.server_close()
@@ -133,9 +137,7 @@ class GceMetadata:
 
     @property
     def host_port(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        return _host_port(self.server)
 
     def answer(self, method: str, path: str, headers) -> tuple[int, str]:
         self.requests.append(path)
