@@ -2,12 +2,14 @@
 
 Emulator endpoints (tests, or an admin's private endpoint) come through ONE mechanism, `ctx.extra`:
   aws_endpoint_url      S3, SQS, STS, KMS and IAM endpoint (e.g. a moto server)
+  aws_metadata_endpoint the EC2 instance metadata service (the instance's role), http://169.254.169.254 otherwise
   gcs_endpoint          Cloud Storage JSON API endpoint; anonymous credentials are used with it
   pubsub_endpoint       host:port of a Pub/Sub emulator (plain gRPC, anonymous)
   azure_blob_endpoint   blob service account URL (Azurite: http://127.0.0.1:P/devstoreaccount1)
   azure_queue_endpoint  queue service account URL
   storage_event_wait    seconds to wait for the end-to-end object-created event (default 15)
-The SDKs' own environment variables are not used, so one wizard process never points two clients at two places.
+The SDKs' own environment variables are not used, so one wizard process never points two clients at two places
+(google-auth's GCE_METADATA_HOST excepted: it is read once, when google-auth loads).
 """
 
 from __future__ import annotations

@@ -233,19 +233,17 @@ def _unusable(client: Gcp, check_id: str) -> list[CheckResult] | None:
     return None
 
 
-NO_ACCOUNT = "The instance's service account gave no credentials here: its metadata server at"
-NONE_EITHER = "The server, which relies on the same account, would have none either."
-ACCOUNT_HINT = ("Run the wizard on the GCE instance the server runs on, whose service account may use the bucket; or "
-                "give the server a service account key file.")
-
-
 def describe(exc: BaseException, client: Gcp, doing: str) -> Verdict:
     from google.api_core import exceptions as gx
 
     if proxied := proxy_verdict(client.ctx, exc, doing):
         return proxied
     if isinstance(exc, NoMetadataServer):
-        return Verdict(Status.FAIL, f"{NO_ACCOUNT} {exc} cannot be reached from here. {NONE_EITHER}", ACCOUNT_HINT)
+        return Verdict(Status.FAIL, f"The instance's service account gave no credentials here: its metadata server at "
+                                    f"{exc} cannot be reached from here. The server, which relies on the same account, "
+                                    "would have none either.",
+                       "Run the wizard on the GCE instance the server runs on, whose service account may use the "
+                       "bucket; or give the server a service account key file.")
     if isinstance(exc, (NoAnswer, gx.DeadlineExceeded)) or "timed out" in str(exc).lower() \
             or "Timeout" in type(exc).__name__:
         return Verdict(Status.ERROR, f"Google Cloud did not answer while {doing} ({outside(exc, 120)}).",
