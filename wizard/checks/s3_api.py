@@ -28,7 +28,7 @@ class S3Target:
     region: str
     endpoint: str | None  # the API's URL; None: Amazon S3 (AWS's regional endpoints)
     where: str  # how messages name the store, e.g. "AWS" or "minio.example.com:9000"
-    access_key: str | None  # None: the standard AWS chain (the instance's role)
+    access_key: str | None  # None: the instance's role (wizard.checks.instance_metadata)
     secret_key: str | None
     compatible: bool = False  # an S3-compatible store: path-style addressing, no STS, no SQS
 

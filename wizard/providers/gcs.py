@@ -250,7 +250,8 @@ def describe(exc: BaseException, client: Gcp, doing: str) -> Verdict:
                        "Check that this machine may reach storage.googleapis.com and pubsub.googleapis.com.")
     if isinstance(exc, gx.Unauthorized) or type(exc).__name__ == "RefreshError":
         return Verdict(Status.FAIL, f"Google rejected the credentials while {doing} ({outside(exc, 160)}).",
-                       "Check the key file (not revoked, right project) or run `gcloud auth application-default login`.")
+                       "Check the key file (not revoked, right project); with the instance's account, that the "
+                       "instance has a service account and the cloud-platform access scope.")
     if isinstance(exc, (gx.Forbidden, gx.PermissionDenied)):
         return Verdict(Status.FAIL, f"Permission denied while {doing} ({outside(getattr(exc, 'message', exc), 160)}).",
                        "Grant the account roles/storage.admin on the bucket and roles/pubsub.subscriber on the "

@@ -95,7 +95,7 @@ def render(section: S3Storage, out: Parts) -> None:
 
 
 def target(ctx: CheckContext, section: S3Storage) -> S3Target:
-    """Amazon S3 with the keys the server gets (or, with the instance's role, none: the standard AWS chain)."""
+    """Amazon S3 with the keys the server gets (or, with the instance's role, none: the metadata service's)."""
     endpoint = ctx.extra.get("aws_endpoint_url")  # an emulator (tests) or a private endpoint
     secret = section.secret_access_key.get_secret_value() if section.secret_access_key else None
     return S3Target(section.bucket, section.region, endpoint, endpoint or "AWS",
