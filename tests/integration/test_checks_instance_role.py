@@ -17,7 +17,7 @@ from tests.services.instance_metadata import MetadataService, gce_metadata, meta
 from tests.services.local_process import closed_port
 from tests.services.moto_server import MotoServer, moto_server  # noqa: F401 (fixture)
 from wizard.checks import CheckContext, Status
-from wizard.checks.engine import checks_for
+from wizard.checks.engine import DOCKER, KUBERNETES, checks_for
 from wizard.checks.instance_metadata import METADATA_HOST
 from wizard.draft import validate_step
 
@@ -41,11 +41,12 @@ def _storage(moto: MotoServer) -> object:
     return storage
 
 
-async def _run(moto: MotoServer, storage, metadata: str, step: str = "storage", **server_fields) -> dict:
+async def _run(moto: MotoServer, storage, metadata: str, step: str = "storage", target: str = DOCKER,
+               **server_fields) -> dict:
     host, _ = validate_step("host", {"url": HOST})
     server, errors = validate_step("server", server_fields)
     assert not errors, errors
-    ctx = CheckContext({"storage": storage, "host": host, "server": server}, timeout=10.0, extra={
+    ctx = CheckContext({"storage": storage, "host": host, "server": server}, timeout=10.0, target=target, extra={
         "aws_endpoint_url": moto.endpoint, "aws_metadata_endpoint": metadata, "storage_event_wait": 3.0})
     return {item.id: item for item in await collect(checks_for(step), ctx)}
 
@@ -66,11 +67,20 @@ async def test_the_roles_credentials_from_the_metadata_service_pass_every_check(
     for check_id in PASSING:
         assert results[check_id].status is Status.PASS, results[check_id]
     assert "assumed-role/wandb-node" in results["storage.credentials"].message
-    assert results["storage.instance-role"].status is Status.WARN  # the container's hop limit, said once
+    role = results["storage.instance-role"]  # the container's hop limit, said once
+    assert role.status is Status.WARN and "hop limit raised to 2" in role.message, role
     # IMDSv2 as the SDKs ask: a session token first, then every read with it.
     requests = metadata_service.requests
     assert requests and requests[0][:2] == ("PUT", "/latest/api/token")
     assert all(with_token for method, _, with_token in requests if method == "GET")
+
+
+async def test_for_kubernetes_a_pass_with_this_machines_role_is_not_taken_for_the_pods(moto_server, metadata_service):
+    metadata_service.credentials = role_credentials(moto_server)
+    results = await _run(moto_server, _storage(moto_server), metadata_service.url, target=KUBERNETES)
+    assert results["storage.credentials"].status is Status.PASS
+    warning = results["storage.instance-role"]
+    assert warning.status is Status.WARN and "The pods use their service account's role" in warning.message, warning
 
 
 async def test_an_instance_answering_only_imdsv1_gives_the_role_as_the_sdks_fall_back(moto_server, metadata_service):
@@ -146,7 +156,7 @@ async def test_a_proxy_that_cannot_reach_the_metadata_service_is_named(moto_serv
 # --- Cloud Storage with the GCE instance's service account ---------------------------------------------------------
 
 
-def _gce_check(tmp_path, squid_url: str, metadata_host: str) -> tuple[dict, str]:
+def _gce_check(tmp_path, squid_url: str, metadata_host: str, *options: str) -> tuple[dict, str]:
     """`check --json` as an admin runs it, with the admin's own key in GOOGLE_APPLICATION_CREDENTIALS. The server
     goes through Squid, which reaches no outside name (it answers 503), so nothing leaves this machine."""
     import json
@@ -159,7 +169,7 @@ def _gce_check(tmp_path, squid_url: str, metadata_host: str) -> tuple[dict, str]
     answers = tmp_path / "answers.toml"
     answers.write_text(f'[host]\nurl = "{HOST}"\n[storage]\nprovider = "gcs"\nbucket = "wandb-files"\n'
                        f'instance_account = true\n[server]\nhttp_proxy = "{squid_url}"\nhttps_proxy = "{squid_url}"\n')
-    result = run_wizard("check", "--answers", str(answers), "--json", "--no-preflight", state=tmp_path / "state",
+    result = run_wizard("check", "--answers", str(answers), "--json", "--no-preflight", *options, state=tmp_path / "state",
                         home=tmp_path, passphrase="instance account", cwd=tmp_path, env_extra={
                             "GOOGLE_APPLICATION_CREDENTIALS": str(key), "GCE_METADATA_HOST": metadata_host,
                             "GCE_METADATA_IP": metadata_host})
@@ -177,6 +187,17 @@ def test_the_gce_instances_account_comes_from_its_metadata_server_not_the_shells
     assert any("/service-accounts/default/token" in path for path in gce_metadata.requests), gce_metadata.requests
     # The bucket is asked (through the server's proxy, which answers 503 for every outside name) with that token.
     assert results["storage.bucket"]["status"] == "error" and forward_proxy.url in results["storage.bucket"]["message"]
+    # signBlob is asked for the account the metadata server names (it was skipped: the email read "default").
+    assert results["storage.signing"]["status"] == "error", results["storage.signing"]
+    assert forward_proxy.url in results["storage.signing"]["message"], results["storage.signing"]
+
+
+def test_for_kubernetes_a_pass_with_this_machines_account_is_not_taken_for_the_pods(
+        gce_metadata, forward_proxy, tmp_path):  # noqa: F811
+    results, stderr = _gce_check(tmp_path, forward_proxy.url, gce_metadata.host_port, "--target", "kubernetes")
+    assert results["storage.credentials"]["status"] == "pass", (results, stderr)
+    warning = results["storage.instance-account"]
+    assert warning["status"] == "warn" and "The pods use their Kubernetes service account" in warning["message"]
 
 
 def test_no_metadata_server_fails_the_gce_account_even_with_a_key_in_the_shell(forward_proxy, tmp_path):  # noqa: F811

@@ -25,7 +25,7 @@ from tests.services.local_process import free_port, log_tail, stop, wait_for_por
 
 SERVICE = "Squid (forward proxy)"
 # Production endpoints some tests send through the proxy (it can reach none of them: nothing listens on 127.0.0.1:443).
-OUTSIDE_NAMES = ("storage.googleapis.com", "pubsub.googleapis.com", "oauth2.googleapis.com",
+OUTSIDE_NAMES = ("storage.googleapis.com", "pubsub.googleapis.com", "oauth2.googleapis.com", "iamcredentials.googleapis.com",
                  "oauth2.private.example.test", "sts.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com",
                  "wandb-files.s3.amazonaws.com")
 

@@ -127,7 +127,7 @@ def metadata_service() -> Iterator[MetadataService]:
 @dataclass
 class GceMetadata:
     """A HAND-WRITTEN stand-in for a GCE instance's metadata server (it cannot run off Google Cloud): the default
-    service account's identity and an access token, with the Metadata-Flavor header required as Google requires it.
+    service account's identity and an access token (asked by the alias "default" or by the account's email), with the Metadata-Flavor header required as Google requires it.
     Its address goes to google-auth by GCE_METADATA_HOST (read when google-auth loads: give it to a new process)."""
 
     email: str = "wandb-node@wandb-test.iam.gserviceaccount.com"
@@ -143,10 +143,13 @@ class GceMetadata:
         self.requests.append(path)
         if headers.get("Metadata-Flavor") != "Google":
             return 403, ""
-        account = "/computeMetadata/v1/instance/service-accounts/default/"
-        if path.startswith(account + "token"):
+        accounts = "/computeMetadata/v1/instance/service-accounts/"
+        name, _, rest = path.removeprefix(accounts).partition("/")
+        if not path.startswith(accounts) or name not in ("default", self.email):  # the alias, or the account itself
+            return 404, ""
+        if rest.startswith("token"):
             return 200, json.dumps({"access_token": self.token, "expires_in": 3599, "token_type": "Bearer"})
-        if path.startswith(account):
+        if rest == "" or rest.startswith("?"):
             return 200, json.dumps({"email": self.email, "aliases": ["default"],
                                     "scopes": ["https://www.googleapis.com/auth/cloud-platform"]})
         return 404, ""

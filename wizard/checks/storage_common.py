@@ -52,6 +52,7 @@ TITLES = {
     "storage.notifications-queue": "Notifications queue",
     "storage.tls": "TLS verification",
     "storage.instance-role": "Credentials from the instance's role",
+    "storage.instance-account": "Credentials from the instance's account",
 }
 
 

@@ -304,6 +304,12 @@ async def access(ctx: CheckContext, section: GcsStorage) -> list[CheckResult]:
     out = ([insecure_result()] if ctx.insecure else []) + [credentials]
     if credentials.status is Status.FAIL:
         return out
+    if section.instance_account and ctx.in_pods and not client.emulator:
+        out.append(result("storage.instance-account", Status.WARN,
+                          "These checks used this machine's service account. The pods use their Kubernetes service "
+                          "account's (GKE: Workload Identity) or their node's, which may allow less: a pass here says "
+                          "nothing about it.", "Give the pods' Google service account roles/storage.admin on the "
+                          "bucket (and roles/pubsub.subscriber, Token Creator on itself), as W&B's docs ask."))
     storage = await call(client.storage, within=client.timeout)
     try:
         bucket = await client.run(storage.get_bucket, section.bucket)

@@ -111,7 +111,13 @@ async def access(ctx: CheckContext, section: S3Storage):
     client = aws(ctx, target(ctx, section))
     out: list[CheckResult] = []
     valid = await credentials(client, out)
-    if valid and section.instance_role:
+    if valid and section.instance_role and ctx.in_pods:
+        out.append(result("storage.instance-role", Status.WARN,
+                          "These checks used this machine's instance role. The pods use their service account's role "
+                          "(EKS: IRSA or Pod Identity), which may allow less: a pass here says nothing about it.",
+                          "Give the pods' service account the same S3 (and SQS, KMS) permissions; check them from a "
+                          "pod, e.g. aws sts get-caller-identity and aws s3 ls s3://<bucket>."))
+    elif valid and section.instance_role:
         out.append(result("storage.instance-role", Status.WARN,
                           "The server gets no keys: it asks the EC2 instance metadata service for the role's "
                           "credentials. From a container that works only with IMDSv2's hop limit raised to 2.",
