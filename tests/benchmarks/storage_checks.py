@@ -13,41 +13,22 @@ import time
 from pathlib import Path
 
 from tests.check_runs import collect
+from tests.integration import test_checks_storage_s3 as s3_case
 from tests.services import moto_server
 from wizard.checks.engine import CheckContext, Status, checks_for
 from wizard.draft import validate_step
 
 RUNS = 7
-HOST = "https://wandb.example.test"
 
 
-def _prepare(moto: moto_server.MotoServer) -> tuple[str, str]:
-    """A bucket that passes every check: CORS for HOST, a queue with its policy, the notification."""
-    import json
-
-    bucket, queue = moto.unique("bench-files"), moto.unique("bench-events")
-    s3, sqs = moto.client("s3"), moto.client("sqs")
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
-        "AllowedOrigins": [HOST], "AllowedMethods": ["GET", "HEAD", "PUT"], "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
-    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage",
-        "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}}}]})})
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
-    return bucket, queue
-
-
-def _context(moto: moto_server.MotoServer, bucket: str, queue: str) -> CheckContext:
-    storage, errors = validate_step("storage", {"provider": "s3", "s3": {
-        "bucket": bucket, "region": "us-east-1", "queue": queue, "access_key_id": moto.access_key_id}},
-        {"storage.s3.secret_access_key": moto.secret_access_key})
-    host, more = validate_step("host", {"url": HOST})
-    assert not errors and not more, (errors, more)
-    return CheckContext({"storage": storage, "host": host}, timeout=10,
+def _context(moto: moto_server.MotoServer) -> CheckContext:
+    """A bucket that passes every check (CORS for HOST, a queue with its policy, the notification), as the S3 check
+    tests make it."""
+    bucket = s3_case.make_bucket(moto, cors=[s3_case.GOOD_RULE])
+    queue, _, _ = s3_case.make_queue(moto, bucket)
+    host, errors = validate_step("host", {"url": s3_case.HOST})
+    assert not errors, errors
+    return CheckContext({"storage": s3_case.s3_section(moto, bucket, queue=queue), "host": host}, timeout=10,
                         extra={"aws_endpoint_url": moto.endpoint, "storage_event_wait": 5.0})
 
 
@@ -89,8 +70,8 @@ def measure() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         moto = moto_server.start(Path(folder))
         try:
-            bucket, queue = _prepare(moto)
-            ctx = _context(moto, bucket, queue)
+            ctx = _context(moto)
+            bucket, queue = ctx.sections["storage"].bucket, ctx.sections["storage"].queue
             _checks(ctx)  # the first run in a process loads the SDKs and their models: not counted
             checks = [_checks(ctx) for _ in range(RUNS)]
             clients = {service: moto.client(service) for service in ("s3", "sqs", "sts")}

@@ -1,9 +1,10 @@
-"""Amazon S3 with the instance's role: the server gets no keys and its SDK asks the EC2 instance metadata service.
-The checks take the role's credentials from there, reached as the server reaches it, and never the keys, profile or
-AWS settings of the admin's shell (which would pass what the server fails).
+"""Amazon S3 with the EC2 instance's role, and Cloud Storage with the GCE instance's account: the server gets no
+keys and its SDK asks the instance's metadata service. The checks take the credentials from there, reached as the
+server reaches it, and never the keys, profile or settings of the admin's shell (which would pass what the server
+fails).
 
-Real moto (S3, SQS, STS with the role's policy enforced); the metadata service is the hand-written stand-in of
-tests/services/instance_metadata.py (IMDS cannot run off EC2); the proxy is a real Squid.
+Real moto (S3, SQS, STS with the role's policy enforced) and Squid; the metadata services are the hand-written
+stand-ins of tests/services/instance_metadata.py (they cannot run off EC2 or GCE).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ never send anything to 169.254.169.254 or metadata.google.internal).
 `MetadataService` (EC2's IMDS) answers the requests an AWS SDK makes for the instance role's credentials, as IMDS
 documents them: PUT /latest/api/token (IMDSv2 session token, TTL header required), then GET
 /latest/meta-data/iam/security-credentials/ (the role's name) and .../<role> (the credentials JSON), with the token
-required (HttpTokens=required); or, `v1_only`, refusing tokens (403) and answering without one (IMDSv1). The credentials are real: a moto STS AssumeRole of a moto
-IAM role, so moto enforces the role's policy on every call made with them. `GceMetadata` gives a GCE instance's
+required (HttpTokens=required); or, `v1_only`, refusing tokens (403) and answering without one (IMDSv1). The
+credentials are real: a moto STS AssumeRole of a moto IAM role, so moto enforces the role's policy on every call
+made with them. `GceMetadata` gives a GCE instance's
 default service account and its access token. Both listen on this machine's address (Go never proxies loopback,
 and the proxy tests must see the server's proxy carry these requests)."""
 
